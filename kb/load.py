@@ -1,0 +1,306 @@
+"""Load the knowledge base: YAML files -> validated models, every problem reported at once.
+
+Each problem is `path:line: field: message`. Nothing here raises for a contributor's mistake; callers
+(the CLI, the MkDocs hooks) decide what to do with `KB.problems`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import bibtexparser
+from pydantic import BaseModel, ValidationError
+
+from kb.schema import Hardware, Method, ModelArch, Taxonomy, TaxonomyNode
+from kb.yamlsafe import Loc, YamlError, line_of, parse, read_text
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    path: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.field}: {self.message}"
+
+
+@dataclass
+class Category:
+    """A taxonomy node with its full id and place in the tree."""
+
+    path: str
+    node: TaxonomyNode
+    parent: str | None
+    depth: int
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.node.children
+
+    @property
+    def accepts_entries(self) -> bool:
+        return self.is_leaf or self.node.accepts_entries
+
+
+@dataclass
+class KB:
+    root: Path
+    taxonomy: list[TaxonomyNode] = field(default_factory=list)
+    categories: dict[str, Category] = field(default_factory=dict)
+    methods: dict[str, Method] = field(default_factory=dict)
+    hardware: dict[str, Hardware] = field(default_factory=dict)
+    models: dict[str, ModelArch] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # "method:<id>" -> repo-relative YAML path
+    problems: list[Problem] = field(default_factory=list)
+
+    def source_of(self, method_id: str) -> str:
+        return self.sources[f"method:{method_id}"]
+
+    def methods_in(self, category: str) -> list[Method]:
+        """Entries placed directly in a category, by year then name."""
+        found = [m for m in self.methods.values() if m.category == category]
+        return sorted(found, key=lambda m: (m.year, m.name.lower()))
+
+
+def _close(word: str, choices: Iterable[str]) -> str:
+    matches = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
+    return f" (did you mean {', '.join(matches)}?)" if matches else ""
+
+
+_PATTERN_HINTS = {
+    "arxiv": "an arXiv id like 2306.00978 (quoted)",
+    "id": "kebab-case like my-method-v2",
+}
+
+
+def _message(err: dict[str, Any], model: type[BaseModel], loc: Loc) -> str:
+    kind, msg = err["type"], err["msg"]
+    if kind == "extra_forbidden":
+        return "unknown field" + _close(str(loc[-1]), _field_names(model, loc[:-1]))
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "string_pattern_mismatch":
+        return f"'{err['input']}' is malformed; expected {_PATTERN_HINTS.get(str(loc[-1]), err['ctx']['pattern'])}"
+    if kind == "value_error":
+        return msg.removeprefix("Value error, ")
+    if kind == "union_tag_invalid":
+        return msg.replace("Input tag", "effect kind").replace("found using 'kind' does not match any"
+                                                              " of the expected tags", "is not known; expected one of")
+    return msg[0].lower() + msg[1:] if msg else kind
+
+
+def _field_names(model: type[BaseModel], loc: Loc) -> list[str]:
+    """Field names of the (nested) model at `loc`, for "did you mean" hints."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
+            continue
+        info = current.model_fields.get(part)
+        if info is None:
+            return []
+        ann = info.annotation
+        nested = [a for a in getattr(ann, "__args__", (ann,)) if isinstance(a, type) and issubclass(a, BaseModel)]
+        current = nested[0] if nested else ann
+    return list(current.model_fields) if isinstance(current, type) and issubclass(current, BaseModel) else []
+
+
+def _clean_loc(loc: Loc, data: Any) -> Loc:
+    """Drop pydantic's union-tag and wrapper segments so the loc follows the YAML keys."""
+    out: list[Any] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and part not in node and loc.index(part) == len(loc) - 1:
+            out.append(part)  # a missing or unknown field: keep its name
+    return tuple(out)
+
+
+class Loader:
+    """Reads files under `root` into a KB, collecting problems instead of raising."""
+
+    def __init__(self, root: Path):
+        self.kb = KB(root=root)
+        self._bib_keys: dict[str, str] = {}
+        self._arxiv: dict[str, str] = {}
+
+    # -- helpers
+    def rel(self, path: Path) -> str:
+        try:
+            return path.resolve().relative_to(self.kb.root.resolve()).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def problem(self, path: Path, line: int, fld: str, message: str) -> None:
+        self.kb.problems.append(Problem(self.rel(path), line, fld, message))
+
+    def read(self, path: Path) -> tuple[Any, dict[Loc, int]] | None:
+        try:
+            return parse(read_text(path))
+        except YamlError as exc:
+            self.problem(path, exc.line, "(file)", exc.message)
+        except OSError as exc:
+            self.problem(path, 1, "(file)", f"cannot read: {exc.strerror}")
+        return None
+
+    def validate(self, path: Path, model: type[BaseModel], data: Any, lines: dict[Loc, int],
+                 prefix: Loc = ()) -> Any:
+        if not isinstance(data, dict) and not prefix:
+            kind = type(data).__name__ if data is not None else "nothing"
+            self.problem(path, 1, "(file)", f"expected a mapping of fields, found a {kind}")
+            return None
+        try:
+            return model.model_validate(data if not prefix else {prefix[0]: data})
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = _clean_loc(tuple(err["loc"])[len(prefix):], data)
+                fld = ".".join(str(p) for p in loc) or "(file)"
+                self.problem(path, line_of(lines, loc), fld, _message(err, model, tuple(err["loc"])))
+            return None
+
+    def check_id(self, path: Path, entry_id: str, lines: dict[Loc, int]) -> None:
+        if entry_id != path.stem:
+            self.problem(path, line_of(lines, ("id",)), "id",
+                         f"'{entry_id}' differs from the file name '{path.stem}'; they must match")
+
+    # -- files
+    def load_taxonomy(self, path: Path) -> None:
+        read = self.read(path)
+        if read is None:
+            return
+        data, lines = read
+        if not isinstance(data, list):
+            self.problem(path, 1, "(file)", "expected a list of top-level categories")
+            return
+        tax = self.validate(path, Taxonomy, data, lines, prefix=("roots",))
+        if tax is None:
+            return
+        self.kb.taxonomy = tax.roots
+
+        def walk(nodes: list[TaxonomyNode], parent: str | None, depth: int, loc: Loc) -> None:
+            for i, node in enumerate(nodes):
+                full = f"{parent}/{node.id}" if parent else node.id
+                if full in self.kb.categories:
+                    self.problem(path, line_of(lines, loc + (i, "id")), "id", f"category '{full}' is defined twice")
+                self.kb.categories[full] = Category(full, node, parent, depth)
+                walk(node.children, full, depth + 1, loc + (i, "children"))
+
+        walk(tax.roots, None, 0, ())
+
+    def load_catalogue(self, path: Path, model: type[Hardware] | type[ModelArch],
+                       into: dict[str, Any]) -> None:
+        read = self.read(path)
+        if read is None:
+            return
+        data, lines = read
+        entry = self.validate(path, model, data, lines)
+        if entry is None:
+            return
+        self.check_id(path, entry.id, lines)
+        into[entry.id] = entry
+
+    def load_method(self, path: Path) -> None:
+        read = self.read(path)
+        if read is None:
+            return
+        data, lines = read
+        entry: Method | None = self.validate(path, Method, data, lines)
+        if entry is None:
+            return
+        self.check_id(path, entry.id, lines)
+        rel = self.rel(path)
+        if entry.id in self.kb.methods:
+            other = self.kb.source_of(entry.id)
+            self.problem(path, line_of(lines, ("id",)), "id", f"id '{entry.id}' is already used by {other}")
+            return
+        if entry.arxiv:
+            if entry.arxiv in self._arxiv:
+                self.problem(path, line_of(lines, ("arxiv",)), "arxiv",
+                             f"arXiv id {entry.arxiv} is already used by {self._arxiv[entry.arxiv]}")
+            else:
+                self._arxiv[entry.arxiv] = rel
+        self.check_bibtex(path, entry.bibtex, lines)
+        self.kb.methods[entry.id] = entry
+        self.kb.sources[f"method:{entry.id}"] = rel
+        self._lines[entry.id] = (path, lines)
+
+    def check_bibtex(self, path: Path, text: str, lines: dict[Loc, int]) -> None:
+        line = line_of(lines, ("bibtex",))
+        library = bibtexparser.parse_string(text)
+        if library.failed_blocks or len(library.entries) != 1:
+            self.problem(path, line, "bibtex",
+                         "must hold exactly one well-formed BibTeX record (@type{key, field = {...}, ...})")
+            return
+        record = library.entries[0]
+        missing = [f for f in ("title", "author", "year") if f not in record.fields_dict]
+        if missing:
+            self.problem(path, line, "bibtex", f"record lacks {', '.join(missing)}")
+        if record.key in self._bib_keys:
+            self.problem(path, line, "bibtex", f"key '{record.key}' is already used by {self._bib_keys[record.key]}")
+        else:
+            self._bib_keys[record.key] = self.rel(path)
+
+    # -- cross-file rules, once everything is read
+    def check_references(self) -> None:
+        cats = self.kb.categories
+        for entry_id, (path, lines) in self._lines.items():
+            entry = self.kb.methods[entry_id]
+            cat = cats.get(entry.category)
+            line = line_of(lines, ("category",))
+            if cats and cat is None:
+                self.problem(path, line, "category", f"'{entry.category}' is not a category of kb/taxonomy.yaml"
+                             + _close(entry.category, cats))
+            elif cat is not None and not cat.accepts_entries:
+                leaves = [c.path for c in cats.values() if c.path.startswith(entry.category + "/")
+                          and c.accepts_entries]
+                self.problem(path, line, "category", f"'{entry.category}' is not a taxonomy leaf; expected one of "
+                             + ", ".join(leaves[:6]))
+            expected_dir = self.kb.root / "kb" / "methods" / entry.category
+            if cat is not None and path.parent.resolve() != expected_dir.resolve():
+                self.problem(path, line, "category", f"file must live in kb/methods/{entry.category}/")
+            for i, claim in enumerate(entry.claims):
+                self.check_ids(path, lines, ("claims", i, "setting"), claim.setting.model, claim.setting.hardware)
+            effect = entry.effect
+            for attr in ("draft_model", "student"):
+                self.check_ids(path, lines, ("effect",), getattr(effect, attr, None), None, attr)
+
+    def check_ids(self, path: Path, lines: dict[Loc, int], loc: Loc, model: str | None,
+                  hardware: str | None, model_field: str = "model") -> None:
+        if model and self.kb.models and model not in self.kb.models:
+            self.problem(path, line_of(lines, loc + (model_field,)), ".".join(map(str, loc + (model_field,))),
+                         f"unknown model id '{model}' (kb/models)" + _close(model, self.kb.models))
+        if hardware and self.kb.hardware and hardware not in self.kb.hardware:
+            self.problem(path, line_of(lines, loc + ("hardware",)), ".".join(map(str, loc + ("hardware",))),
+                         f"unknown hardware id '{hardware}' (kb/hardware)" + _close(hardware, self.kb.hardware))
+
+    def run(self) -> KB:
+        self._lines: dict[str, tuple[Path, dict[Loc, int]]] = {}
+        base = self.kb.root / "kb"
+        self.load_taxonomy(base / "taxonomy.yaml")
+        for path in sorted((base / "hardware").glob("*.yaml")):
+            self.load_catalogue(path, Hardware, self.kb.hardware)
+        for path in sorted((base / "models").glob("*.yaml")):
+            self.load_catalogue(path, ModelArch, self.kb.models)
+        for path in sorted((base / "methods").rglob("*.yaml")):
+            self.load_method(path)
+        self.check_references()
+        self.kb.problems.sort()
+        return self.kb
+
+
+def load(root: Path | str = ".") -> KB:
+    """Load and validate the whole knowledge base under `root` (the repository root)."""
+    return Loader(Path(root)).run()
+
+
+def format_problems(problems: list[Problem]) -> str:
+    return "\n".join(str(p) for p in problems)

@@ -1,0 +1,386 @@
+"""Pydantic models for every YAML file of the knowledge base: the single source of truth.
+
+`python -m kb schema` writes the JSON Schemas generated from these models into `schema/`.
+Cross-file rules (category exists, ids unique, catalogue ids resolve) live in `kb.load`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ID_PATTERN = r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$"
+ARXIV_PATTERN = r"^(?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})$"
+TAG_PATTERN = r"^[a-z0-9]+(?:[.+-][a-z0-9]+)*$"
+BIT_WIDTHS = (1, 2, 3, 4, 5, 6, 8, 16, 32)
+
+
+class Strict(BaseModel):
+    """Base: unknown fields are errors, so a typo never passes silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _https(url: str) -> str:
+    if not re.match(r"^https://[^\s/$.?#][^\s<>\"']*$", url):
+        raise ValueError("must be an https:// address")
+    return url
+
+
+HttpsUrl = Annotated[str, Field(description="An https:// address.")]
+
+
+def _one_line(text: str) -> str:
+    if "\n" in text or "\r" in text:
+        raise ValueError("must be a single line")
+    if not text.strip():
+        raise ValueError("must not be empty")
+    if "<" in text or ">" in text:
+        raise ValueError("must not contain < or > (names and titles are plain text)")
+    return text
+
+
+# --------------------------------------------------------------------------- method entries
+
+
+class Links(Strict):
+    """Addresses related to a method; every one must be https."""
+
+    paper: HttpsUrl | None = Field(None, description="The paper (abstract page or publisher page).")
+    code: HttpsUrl | None = Field(None, description="The official code repository.")
+    project: HttpsUrl | None = Field(None, description="A project page.")
+    docs: HttpsUrl | None = Field(None, description="Documentation of a tool or system.")
+
+    @field_validator("paper", "code", "project", "docs")
+    @classmethod
+    def _check_https(cls, v: str | None) -> str | None:
+        return None if v is None else _https(v)
+
+
+class Bits(Strict):
+    """Bit-widths a quantization or data-format paper evaluates (16 = not quantized)."""
+
+    weights: list[int] = Field(default_factory=list, description="Weight bit-widths evaluated.")
+    activations: list[int] = Field(default_factory=list, description="Activation bit-widths evaluated.")
+    kv_cache: list[int] = Field(default_factory=list, description="KV-cache bit-widths evaluated.")
+
+    @field_validator("weights", "activations", "kv_cache")
+    @classmethod
+    def _in_range(cls, v: list[int]) -> list[int]:
+        bad = [b for b in v if not 1 <= b <= 32]
+        if bad:
+            raise ValueError(f"bit-width {bad[0]} is outside 1..32")
+        return v
+
+
+class TensorFormat(Strict):
+    """Storage format of one tensor class."""
+
+    bits: int = Field(16, description="Bits per element.")
+    group_size: int | None = Field(None, gt=0, description="Elements sharing one scale and zero point.")
+
+    @field_validator("bits")
+    @classmethod
+    def _supported(cls, v: int) -> int:
+        if v not in BIT_WIDTHS:
+            raise ValueError(f"unsupported bit-width {v}; expected one of {list(BIT_WIDTHS)}")
+        return v
+
+
+Fraction = Annotated[float, Field(ge=0, le=1)]
+BASIS = "Where the parameter values come from (paper table, or 'assumed ...')."
+
+
+class QuantizationEffect(Strict):
+    kind: Literal["quantization"] = Field(description="Lower-precision weights, activations or KV cache.")
+    weights: TensorFormat = Field(default_factory=TensorFormat, description="Weight format.")
+    activations: TensorFormat = Field(default_factory=TensorFormat, description="Activation format.")
+    kv_cache: TensorFormat = Field(default_factory=TensorFormat, description="KV-cache format.")
+    basis: str | None = Field(None, description=BASIS)
+
+
+class SparsityEffect(Strict):
+    kind: Literal["sparsity"] = Field(description="Weights removed by pruning.")
+    pattern: Literal["unstructured", "n:m", "structured"] = Field(description="Sparsity pattern.")
+    sparsity: Fraction = Field(description="Fraction of weights removed.")
+    n: int | None = Field(None, gt=0, description="N of an N:M pattern (non-zeros per group).")
+    m: int | None = Field(None, gt=0, description="M of an N:M pattern (group size).")
+    basis: str | None = Field(None, description=BASIS)
+
+    @model_validator(mode="after")
+    def _nm(self) -> "SparsityEffect":
+        if self.pattern == "n:m" and (self.n is None or self.m is None or self.n > self.m):
+            raise ValueError("pattern n:m needs n and m with n <= m")
+        return self
+
+
+class LowRankEffect(Strict):
+    kind: Literal["low_rank"] = Field(description="Linear layers replaced by low-rank factors.")
+    params_kept: Fraction = Field(description="Fraction of linear-layer parameters kept.")
+    basis: str | None = Field(None, description=BASIS)
+
+
+class DistillationEffect(Strict):
+    kind: Literal["distillation"] = Field(description="A smaller student model replaces the teacher.")
+    student: str | None = Field(None, description="Catalogue model id of the student.")
+    params_kept: Fraction | None = Field(None, description="Student size as a fraction of the teacher's.")
+    basis: str | None = Field(None, description=BASIS)
+
+
+class EarlyExitEffect(Strict):
+    kind: Literal["early_exit"] = Field(description="Tokens leave the network before the last layer.")
+    average_depth: Fraction = Field(description="Average fraction of layers run per token.")
+    basis: str | None = Field(None, description=BASIS)
+
+
+class ContextualSparsityEffect(Strict):
+    kind: Literal["contextual_sparsity"] = Field(description="Only input-dependent parts are computed.")
+    mlp_active: Fraction | None = Field(None, description="Fraction of MLP neurons computed.")
+    heads_active: Fraction | None = Field(None, description="Fraction of attention heads computed.")
+    basis: str | None = Field(None, description=BASIS)
+
+
+class MoEEffect(Strict):
+    kind: Literal["moe"] = Field(description="Mixture of experts: each token runs top_k of experts.")
+    experts: int = Field(gt=0, description="Experts per MoE layer.")
+    top_k: int = Field(gt=0, description="Experts each token is routed to.")
+    basis: str | None = Field(None, description=BASIS)
+
+
+class SpeculativeEffect(Strict):
+    kind: Literal["speculative"] = Field(description="A cheap draft proposes tokens the target verifies.")
+    draft_length: int = Field(gt=0, description="Tokens drafted per verification step.")
+    acceptance_rate: Fraction = Field(description="Probability that a drafted token is accepted.")
+    draft_model: str | None = Field(None, description="Catalogue model id of the draft model.")
+    draft_cost: Fraction | None = Field(None, description="Draft forward cost as a fraction of the target's.")
+    basis: str | None = Field(None, description=BASIS)
+
+
+class ParallelDecodingEffect(Strict):
+    kind: Literal["parallel_decoding"] = Field(description="Several tokens accepted per forward pass.")
+    tokens_per_step: float = Field(ge=1, description="Average tokens accepted per forward pass.")
+    extra_ops: float | None = Field(None, ge=0, description="Extra compute per forward, as a fraction.")
+    basis: str | None = Field(None, description=BASIS)
+
+
+class KVCompressionEffect(Strict):
+    kind: Literal["kv_compression"] = Field(description="Part of the KV cache is evicted or merged.")
+    kv_kept: Fraction = Field(description="Fraction of the KV cache kept.")
+    basis: str | None = Field(None, description=BASIS)
+
+
+class OperatorFusionEffect(Strict):
+    kind: Literal["operator_fusion"] = Field(description="Kernels fused to avoid DRAM round trips.")
+    flash_attention: bool = Field(False, description="IO-aware fused attention.")
+    fused_elementwise: bool = Field(False, description="Norms, activations and adds fused into GEMMs.")
+    basis: str | None = Field(None, description=BASIS)
+
+
+class OffloadingEffect(Strict):
+    kind: Literal["offloading"] = Field(description="Weights streamed from host memory.")
+    offloaded: Fraction = Field(description="Fraction of weights streamed over the host link per step.")
+    basis: str | None = Field(None, description=BASIS)
+
+
+class DataFormatEffect(Strict):
+    kind: Literal["data_format"] = Field(description="A new number format for weights/activations.")
+    format: str = Field(description="Format name, e.g. fp8-e4m3, mxfp4, fp6.")
+    weights_bits: int | None = Field(None, description="Bits per weight element.")
+    activations_bits: int | None = Field(None, description="Bits per activation element.")
+    basis: str | None = Field(None, description=BASIS)
+
+
+class NoEffect(Strict):
+    kind: Literal["none"] = Field(description="Nothing a roofline can show.")
+    reason: str = Field(min_length=10, description="Plain words: why a roofline cannot show this method.")
+
+
+Effect = Annotated[
+    Union[
+        QuantizationEffect, SparsityEffect, LowRankEffect, DistillationEffect, EarlyExitEffect,
+        ContextualSparsityEffect, MoEEffect, SpeculativeEffect, ParallelDecodingEffect,
+        KVCompressionEffect, OperatorFusionEffect, OffloadingEffect, DataFormatEffect, NoEffect,
+    ],
+    Field(discriminator="kind"),
+]
+
+ClaimMetric = Literal[
+    "speedup", "prefill_speedup", "decode_speedup", "throughput_gain", "kernel_speedup",
+    "memory_reduction",
+]
+
+
+class ClaimSetting(Strict):
+    """The setting a claim was measured in; `model`/`hardware` are catalogue ids."""
+
+    model: str | None = Field(None, description="Catalogue model id (kb/models).")
+    hardware: str | None = Field(None, description="Catalogue hardware id (kb/hardware).")
+    batch: int | None = Field(None, gt=0, description="Batch size.")
+    seq_len: int | None = Field(None, gt=0, description="Prompt / context length in tokens.")
+    gen_len: int | None = Field(None, gt=0, description="Generated tokens.")
+    description: str | None = Field(None, description="The setting in words, as the paper gives it.")
+
+
+class Claim(Strict):
+    """A speedup or memory claim exactly as the paper states it, with its place in the paper."""
+
+    metric: ClaimMetric = Field(description="What the number measures.")
+    value: float = Field(gt=0, description="A ratio: x times faster, or x times less memory.")
+    baseline: str = Field(min_length=1, description="What the method is compared against.")
+    setting: ClaimSetting = Field(default_factory=ClaimSetting, description="Where it was measured.")
+    source: str = Field(min_length=1, description="Where in the paper: Abstract, Table N, Figure N, Section N.")
+    note: str | None = Field(None, description="Remark, e.g. a conversion from percent.")
+
+
+class Method(Strict):
+    """One method, paper, system or hardware design: a file kb/methods/<category>/<id>.yaml."""
+
+    id: str = Field(pattern=ID_PATTERN, description="Kebab-case id; equals the file name stem.")
+    name: str = Field(description="Short display name.")
+    aliases: list[str] = Field(default_factory=list, description="Other names, incl. the survey's misnomers.")
+    survey_name: str | None = Field(None, description="The `name` cell of this method's row in the survey list.")
+    title: str = Field(description="Exact title of the paper (or product).")
+    authors: list[str] = Field(min_length=1, description="Authors in order (or the organisation).")
+    year: int = Field(ge=1950, le=2100, description="Year of the first public version.")
+    date: dt.date | str | None = Field(None, description="First public version: YYYY-MM-DD or YYYY-MM.")
+    venue: str | None = Field(None, description="Confirmed venue; leave out when unconfirmed.")
+    arxiv: str | None = Field(None, pattern=ARXIV_PATTERN, description="arXiv id, e.g. 2306.00978.")
+    links: Links = Field(default_factory=Links, description="Paper, code, project and docs addresses.")
+    kind: Literal["method", "hardware", "software", "tool"] = Field(
+        "method", description="What the entry describes.")
+    category: str = Field(description="A category of kb/taxonomy.yaml, e.g. compression/quantization/ptq.")
+    survey_section: str | None = Field(None, description="Survey section discussing it, e.g. 3.1.2.")
+    after_survey: bool = Field(False, description="True when first published after the survey (May 2024+).")
+    tags: list[Annotated[str, Field(pattern=TAG_PATTERN)]] = Field(
+        default_factory=list, description="Lower-case kebab-case keywords.")
+    summary: str = Field(min_length=40, description="In our own words: what it does, why it is fast, its cost.")
+    bits: Bits | None = Field(None, description="Bit-widths evaluated (quantization and formats).")
+    effect: Effect = Field(description="What the roofline calculator applies for this method.")
+    claims: list[Claim] = Field(default_factory=list, description="Speedup and memory claims with sources.")
+    bibtex: str = Field(min_length=20, description="One BibTeX record.")
+
+    @field_validator("name", "title")
+    @classmethod
+    def _single_line(cls, v: str) -> str:
+        return _one_line(v)
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date(cls, v: object) -> object:
+        if isinstance(v, str) and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", v):
+            raise ValueError("expected YYYY-MM-DD or YYYY-MM")
+        return v
+
+    @property
+    def month(self) -> str | None:
+        """First-version month as YYYY-MM, for the timeline."""
+        return None if self.date is None else str(self.date)[:7]
+
+
+# --------------------------------------------------------------------------- taxonomy
+
+
+class TaxonomyNode(Strict):
+    """One category of kb/taxonomy.yaml; its full id is the path of ids from the root."""
+
+    id: str = Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", description="Path segment, kebab-case.")
+    title: str = Field(description="Display title (the survey's section name where it has one).")
+    survey_section: str | None = Field(None, description="Survey section, e.g. 3.1.2.")
+    after_survey: bool = Field(False, description="True for branches added after the survey.")
+    accepts_entries: bool = Field(False, description="A non-leaf that also holds entries directly.")
+    description: str = Field(min_length=40, description="One paragraph: what the family does, its bottleneck.")
+    children: list["TaxonomyNode"] = Field(default_factory=list, description="Sub-categories.")
+
+
+class Taxonomy(Strict):
+    """The whole tree (the YAML file is the list of top-level nodes)."""
+
+    roots: list[TaxonomyNode] = Field(min_length=1, description="Top-level categories.")
+
+
+# --------------------------------------------------------------------------- catalogues
+
+
+class Source(Strict):
+    """A document that states some of an entry's numbers."""
+
+    url: HttpsUrl = Field(description="Address of the datasheet, whitepaper or config file.")
+    fields: list[str] = Field(min_length=1, description="Fields whose numbers it states, or [all].")
+
+    @field_validator("url")
+    @classmethod
+    def _check_https(cls, v: str) -> str:
+        return _https(v)
+
+
+class Link(Strict):
+    name: str = Field(description="Link name, e.g. NVLink 4.")
+    bandwidth_gb_s: float = Field(gt=0, description="Total bidirectional bandwidth per device, GB/s.")
+
+
+PeakFormat = Literal["fp32", "tf32", "bf16", "fp16", "fp8", "fp6", "fp4", "int8", "int4"]
+
+
+class Hardware(Strict):
+    """A device: kb/hardware/<id>.yaml. Peaks are dense, in 1e12 ops/s (a MAC is 2 ops)."""
+
+    id: str = Field(pattern=ID_PATTERN, description="Kebab-case id; equals the file name stem.")
+    name: str = Field(description="Product name.")
+    vendor: str = Field(description="Maker.")
+    kind: Literal["gpu", "cpu", "tpu", "accelerator", "soc"] = Field(description="Device class.")
+    segment: Literal["datacenter", "workstation", "consumer", "edge", "laptop", "server-cpu"] = Field(
+        description="Market segment.")
+    year: int = Field(ge=1990, le=2100, description="Launch year.")
+    memory_gib: float = Field(gt=0, description="Device memory capacity in GiB.")
+    memory_bandwidth_gb_s: float = Field(gt=0, description="Memory bandwidth in 1e9 bytes/s.")
+    peak_tops: dict[PeakFormat, float] = Field(
+        min_length=1, description="Dense peak per compute format, 1e12 ops/s.")
+    interconnect: Link | None = Field(None, description="Device-to-device link for tensor parallelism.")
+    host_link: Link | None = Field(None, description="Link to host memory, for offloading.")
+    sources: list[Source] = Field(min_length=1, description="Where every number comes from.")
+    notes: str | None = Field(None, description="SKU, clocks, or numbers left out and why.")
+
+    @field_validator("peak_tops")
+    @classmethod
+    def _positive(cls, v: dict[str, float]) -> dict[str, float]:
+        for fmt, value in v.items():
+            if value <= 0:
+                raise ValueError(f"{fmt}: peak must be > 0")
+        return v
+
+
+class ModelArch(Strict):
+    """A model architecture: kb/models/<id>.yaml, field names as in Hugging Face config.json."""
+
+    id: str = Field(pattern=ID_PATTERN, description="Kebab-case id; equals the file name stem.")
+    name: str = Field(description="Display name.")
+    family: str = Field(description="Model family label.")
+    architecture: Literal["llama", "opt", "mixtral", "qwen2"] = Field(description="Layer structure.")
+    hidden_size: int = Field(gt=0, description="Model width.")
+    intermediate_size: int = Field(gt=0, description="MLP width (per expert for MoE).")
+    num_hidden_layers: int = Field(gt=0, description="Decoder blocks.")
+    num_attention_heads: int = Field(gt=0, description="Query heads.")
+    num_key_value_heads: int = Field(gt=0, description="Key/value heads (GQA/MQA when fewer).")
+    head_dim: int | None = Field(None, gt=0, description="Head width; default hidden/heads.")
+    vocab_size: int = Field(gt=0, description="Vocabulary size.")
+    max_position_embeddings: int = Field(gt=0, description="Longest supported context.")
+    tie_word_embeddings: bool = Field(False, description="lm_head shares the embedding matrix.")
+    num_local_experts: int | None = Field(None, gt=0, description="Experts per MoE layer.")
+    num_experts_per_tok: int | None = Field(None, gt=0, description="Experts each token uses.")
+    parameters_b: float | None = Field(None, gt=0, description="Total parameters in billions, as stated.")
+    sources: list[Source] = Field(min_length=1, description="Where every number comes from.")
+    notes: str | None = Field(None, description="Remarks.")
+
+    @model_validator(mode="after")
+    def _heads(self) -> "ModelArch":
+        if self.num_attention_heads % self.num_key_value_heads:
+            raise ValueError("num_attention_heads must be a multiple of num_key_value_heads")
+        if (self.num_local_experts is None) != (self.num_experts_per_tok is None):
+            raise ValueError("num_local_experts and num_experts_per_tok go together")
+        return self
+
+
+SCHEMAS = {"method": Method, "hardware": Hardware, "model": ModelArch}

@@ -1,0 +1,90 @@
+"""Safe YAML reading that remembers where every value stands.
+
+PyYAML keeps the last of two duplicate keys and expands anchors (the "billion laughs" attack), so this
+module composes the node tree itself: duplicate keys, anchors and aliases, oversized files, invalid UTF-8
+and empty documents become `YamlError`s that carry a line number.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MAX_BYTES = 256 * 1024
+
+Loc = tuple[Any, ...]
+
+
+class YamlError(Exception):
+    """A problem that stops a file from being read, at a 1-based line."""
+
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+class _Loader(yaml.SafeLoader):
+    def compose_node(self, parent, index):  # noqa: ANN001 (PyYAML's signature)
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise YamlError(event.start_mark.line + 1, "anchors and aliases (& and *) are not allowed")
+        return super().compose_node(parent, index)
+
+
+def _convert(loader: _Loader, node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> Any:
+    lines.setdefault(loc, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, (str, int, float, bool)):
+                raise YamlError(key_node.start_mark.line + 1, "mapping keys must be plain scalars")
+            if key in out:
+                raise YamlError(key_node.start_mark.line + 1, f"duplicate key '{key}'")
+            lines[loc + (key,)] = key_node.start_mark.line + 1
+            out[key] = _convert(loader, value_node, loc + (key,), lines)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(loader, item, loc + (i,), lines) for i, item in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)
+
+
+def read_text(path: Path) -> str:
+    """Read a UTF-8 file, refusing oversized files and invalid bytes with a line number."""
+    raw = path.read_bytes()
+    if len(raw) > MAX_BYTES:
+        raise YamlError(1, f"file is {len(raw)} bytes; the limit is {MAX_BYTES}")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise YamlError(raw[: exc.start].count(b"\n") + 1, "invalid UTF-8") from None
+
+
+def parse(text: str) -> tuple[Any, dict[Loc, int]]:
+    """Parse one YAML document; return the data and a map from value location to line."""
+    loader = _Loader(text)
+    lines: dict[Loc, int] = {}
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise YamlError(1, "file is empty")
+        return _convert(loader, node, (), lines), lines
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise YamlError(line, f"YAML syntax error: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise YamlError(1, f"YAML error: {exc}") from None
+    finally:
+        loader.dispose()
+
+
+def line_of(lines: dict[Loc, int], loc: Loc) -> int:
+    """The line of the deepest known location on the path `loc` (1 when nothing matches)."""
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return 1

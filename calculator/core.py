@@ -65,7 +65,7 @@ def compute_format(bits: int, number_format: str, hardware: Hardware) -> tuple[s
         chain = ("int4", "int8", "fp16", "bf16", "fp32")
     else:
         chain = ("int8", "fp16", "bf16", "fp32")
-    peaks = dict(hardware.peak_ops)
+    peaks = hardware.peaks
     for i, fmt in enumerate(chain):
         peak = peaks.get(fmt)
         if peak:
@@ -166,24 +166,62 @@ def _plan(model: Model, hardware: Hardware, s: Settings) -> _Plan:
     return p
 
 
-def _row(name, count, ops, byts, fmt, peak, bw):
+def _row(name, count, ops, byts, fmt, peak, bw, _new=_new, _Layer=Layer):
     """One roofline row: time = max(ops / peak, bytes / bandwidth)."""
     ct = ops / peak
     mt = byts / bw
     if ct > mt:
-        return _new(Layer, (name, count, ops, byts, ct, "compute", fmt, peak))
-    return _new(Layer, (name, count, ops, byts, mt, "memory", fmt, peak))
+        return _new(_Layer, (name, count, ops, byts, ct, "compute", fmt, peak))
+    return _new(_Layer, (name, count, ops, byts, mt, "memory", fmt, peak))
 
 
-def _linear(name, count, tokens, n_in, n_out, w, a, out_bytes, bias, hi, fmt, peak, bw):
+def _linear(name, count, tokens, n_in, n_out, w, a, out_bytes, bias, hi, fmt, peak, bw,
+            _new=_new, _Layer=Layer):
     """A linear layer: ops = 2*T*in*out (+ T*out with a bias);
     bytes = in*out*w (weights) + T*in*a (input) + T*out*out_bytes (output) (+ out*hi bias)."""
     ops = 2 * tokens * n_in * n_out
-    byts = n_in * n_out * w + tokens * n_in * a + tokens * n_out * out_bytes
+    byts = n_in * n_out * w + tokens * (n_in * a + n_out * out_bytes)
     if bias:
         ops += tokens * n_out
         byts += n_out * hi
-    return _row(name, count, ops, byts, fmt, peak, bw)
+    ct = ops / peak
+    mt = byts / bw
+    if ct > mt:
+        return _new(_Layer, (name, count, ops, byts, ct, "compute", fmt, peak))
+    return _new(_Layer, (name, count, ops, byts, mt, "memory", fmt, peak))
+
+
+def _renamed(row: Layer, name: str) -> Layer:
+    """The same values under another name (k_proj/v_proj, gate_proj/up_proj, the two norms)."""
+    return _new(Layer, (name,) + row[1:])
+
+
+def _attention(p: _Plan, q: int, n: int) -> list:
+    """The context-dependent rows: q new tokens per sequence attend to n tokens.
+
+    Unfused (Table 1): scores = b*H_d*q*n;
+      qk_matmul ops 2*scores*d, bytes T*H_d*d*a (Q) + b*n*K_d*d*kv (K) + scores*a (S written);
+      softmax   ops 5*scores,   bytes 2*scores*a;
+      sv_matmul ops 2*scores*d, bytes scores*a + b*n*K_d*d*kv (V) + T*H_d*d*a (O written).
+    Fused (`flash_attention`): pairs = b*H_d*flash_pairs(q, n) (causal);
+      attention ops pairs*(4d + 5), bytes 2*T*H_d*d*a (Q, O) + 2*b*n*K_d*d*kv (K, V once).
+    """
+    b, d, hq, L = p.b, p.d, p.hq, p.L
+    a, kv, bw = p.a, p.kv, p.bw
+    fmt, peak = p.fmts["attention"], p.peaks["attention"]
+    qo_bytes = b * q * hq * d * a
+    kv_read = b * n * p.hk * d * kv
+    if p.flash:
+        pairs = b * hq * flash_pairs(q, n)
+        return [_row("attention", L, pairs * (4 * d + _SOFTMAX_OPS), 2 * qo_bytes + 2 * kv_read,
+                     fmt, peak, bw)]
+    scores = b * hq * q * n
+    return [
+        _row("qk_matmul", L, 2 * scores * d, qo_bytes + kv_read + scores * a, fmt, peak, bw),
+        _row("softmax", L, _SOFTMAX_OPS * scores, 2 * scores * a,
+             p.fmts["elementwise"], p.peaks["elementwise"], bw),
+        _row("sv_matmul", L, 2 * scores * d, scores * a + kv_read + qo_bytes, fmt, peak, bw),
+    ]
 
 
 def _stage(p: _Plan, name: str, q: int, n: int) -> Stage:
@@ -193,72 +231,67 @@ def _stage(p: _Plan, name: str, q: int, n: int) -> Stage:
     w, a, kv, hi, bw = p.w, p.a, p.kv, p.hi, p.bw
     fmts, peaks = p.fmts, p.peaks
     f_lin, p_lin = fmts["linear"], peaks["linear"]
-    f_att, p_att = fmts["attention"], peaks["attention"]
     f_el, p_el = fmts["elementwise"], peaks["elementwise"]
     t = b * q
     qo = hq * d
     ko = hk * d
-    rows = []
-    put = rows.append
 
     norm = _row("attn_norm", L, _NORM_OPS * t * h, 2 * t * h * a, f_el, p_el, bw)
-    put(norm)
     qkv_bias = model.qkv_bias
-    put(_linear("q_proj", L, t, h, qo, w, a, a, qkv_bias, hi, f_lin, p_lin, bw))
-    put(_linear("k_proj", L, t, h, ko, w, a, kv, qkv_bias, hi, f_lin, p_lin, bw))
-    put(_linear("v_proj", L, t, h, ko, w, a, kv, qkv_bias, hi, f_lin, p_lin, bw))
-    kv_read = b * n * ko * kv  # K (or V) of the whole context, read from the cache
-    if p.flash:
-        pairs = b * hq * flash_pairs(q, n)
-        put(_row("attention", L, pairs * (4 * d + _SOFTMAX_OPS),
-                 2 * t * qo * a + 2 * kv_read, f_att, p_att, bw))
-    else:
-        scores = b * hq * q * n
-        put(_row("qk_matmul", L, 2 * scores * d, t * qo * a + kv_read + scores * a, f_att, p_att, bw))
-        put(_row("softmax", L, _SOFTMAX_OPS * scores, 2 * scores * a, f_el, p_el, bw))
-        put(_row("sv_matmul", L, 2 * scores * d, scores * a + kv_read + t * qo * a, f_att, p_att, bw))
+    k_proj = _linear("k_proj", L, t, h, ko, w, a, kv, qkv_bias, hi, f_lin, p_lin, bw)
+    rows = [
+        norm,
+        _linear("q_proj", L, t, h, qo, w, a, a, qkv_bias, hi, f_lin, p_lin, bw),
+        k_proj,
+        _renamed(k_proj, "v_proj"),
+    ]
+    rows += _attention(p, q, n)
+    put = rows.append
     put(_linear("o_proj", L, t, qo, h, w, a, a, model.o_bias, hi, f_lin, p_lin, bw))
     if p.tp > 1:
         reduce = _allreduce("attn_allreduce", L, t * h, a, p.tp, p.link)
         put(reduce)
     add = _row("attn_add", L, _ADD_OPS * t * h, 2 * t * h * a, f_el, p_el, bw)
     put(add)
-    put(_new(Layer, ("mlp_norm",) + norm[1:]))
-    mlp_bias = model.mlp_bias
+    put(_renamed(norm, "mlp_norm"))
     if p.E:
         put(_linear("router", L, t, h, p.E, w, a, a, False, hi, f_lin, p_lin, bw))
         routed = t * p.k  # token-expert assignments
         touched = expected_experts(p.E, p.k, t)
-        for proj in ("gate_proj", "up_proj"):
-            put(_row(proj, L, 2 * routed * h * i, touched * h * i * w + routed * (h + i) * a,
-                     f_lin, p_lin, bw))
+        gate = _row("gate_proj", L, 2 * routed * h * i, touched * h * i * w + routed * (h + i) * a,
+                    f_lin, p_lin, bw)
+        put(gate)
+        put(_renamed(gate, "up_proj"))
         put(_row("mlp_act", L, _SILU_GATE_OPS * routed * i, 3 * routed * i * a, f_el, p_el, bw))
         put(_row("down_proj", L, 2 * routed * i * h, touched * i * h * w + routed * (i + h) * a,
                  f_lin, p_lin, bw))
-    elif model.gated_mlp:
-        put(_linear("gate_proj", L, t, h, i, w, a, a, mlp_bias, hi, f_lin, p_lin, bw))
-        put(_linear("up_proj", L, t, h, i, w, a, a, mlp_bias, hi, f_lin, p_lin, bw))
-        put(_row("mlp_act", L, _SILU_GATE_OPS * t * i, 3 * t * i * a, f_el, p_el, bw))
-        put(_linear("down_proj", L, t, i, h, w, a, a, mlp_bias, hi, f_lin, p_lin, bw))
     else:
-        put(_linear("up_proj", L, t, h, i, w, a, a, mlp_bias, hi, f_lin, p_lin, bw))
-        put(_row("mlp_act", L, _RELU_OPS * t * i, 2 * t * i * a, f_el, p_el, bw))
+        mlp_bias = model.mlp_bias
+        up = _linear("up_proj", L, t, h, i, w, a, a, mlp_bias, hi, f_lin, p_lin, bw)
+        if model.gated_mlp:
+            put(_renamed(up, "gate_proj"))
+            put(up)
+            put(_row("mlp_act", L, _SILU_GATE_OPS * t * i, 3 * t * i * a, f_el, p_el, bw))
+        else:
+            put(up)
+            put(_row("mlp_act", L, _RELU_OPS * t * i, 2 * t * i * a, f_el, p_el, bw))
         put(_linear("down_proj", L, t, i, h, w, a, a, mlp_bias, hi, f_lin, p_lin, bw))
     if p.tp > 1:
-        put(_new(Layer, ("mlp_allreduce",) + reduce[1:]))
-    put(_new(Layer, ("mlp_add",) + add[1:]))
+        put(_renamed(reduce, "mlp_allreduce"))
+    put(_renamed(add, "mlp_add"))
     # lm_head: logits of the last position of each sequence only (b tokens, also in prefill).
     put(_linear("lm_head", 1, b, h, p.v, p.hb, a, a, False, hi, fmts["lm_head"], peaks["lm_head"], bw))
 
-    ops = byts = time_s = link = 0.0
+    ops = byts = time_s = 0.0
     for row in rows:
         c = row[1]
         ops += c * row[2]
+        byts += c * row[3]
         time_s += c * row[4]
-        if row[5] == "interconnect":
-            link += c * row[3]
-        else:
-            byts += c * row[3]
+    link = 0.0
+    if p.tp > 1:  # all-reduce bytes cross the interconnect, not DRAM
+        link = 2 * reduce[1] * reduce[3]
+        byts -= link
     return Stage(name, rows, ops, byts, time_s, link)
 
 
@@ -345,10 +378,14 @@ def _generate(p: _Plan, prefill: Stage, decode: Stage, memory: Memory) -> Genera
     steps = gen - 1
     decode_time = 0.0
     if steps:
-        last = decode if steps == 1 else _stage(p, "decode", 1, prompt + steps - 1)
+        # Only the attention rows depend on the context; every other row costs the same each step.
+        # decode_time = steps x (decode time at the first context) + what attention adds later.
         bw = p.bw
-        for r0, r1 in zip(decode.layers, last.layers):
-            decode_time += r0[1] * _sum_steps(r0, r1, steps, bw)
+        decode_time = steps * decode.time_s
+        first = {row[0]: row for row in decode.layers}
+        for r1 in _attention(p, 1, prompt + steps - 1):
+            r0 = first[r1[0]]
+            decode_time += r0[1] * (_sum_steps(r0, r1, steps, bw) - steps * r0[4])
     kv_end = _kv_bytes(p, prompt + steps)
     mem_end = memory.weights_bytes + kv_end + memory.activations_bytes
     return Generate(prompt, gen, p.b, prefill.time_s, decode_time, kv_end, mem_end,

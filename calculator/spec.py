@@ -10,7 +10,7 @@ Model field names follow Hugging Face ``config.json`` (Llama naming).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = [
     "ALLOWED_BITS",
@@ -211,6 +211,7 @@ class Hardware:
     `FORMATS`) to its dense peak in ops/s (pass a dict; it is stored as a sorted tuple of pairs);
     `memory_bytes` is the capacity (0 = unknown); `interconnect_bandwidth` is the device-to-device
     link's total bidirectional bandwidth in bytes/s as datasheets print it (0 = none).
+    `peaks` is `peak_ops` as a dict (derived, read-only by convention).
     """
 
     id: str
@@ -220,6 +221,7 @@ class Hardware:
     memory_bytes: float = 0
     interconnect_bandwidth: float = 0
     interconnect_name: str = ""
+    peaks: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         where = f"hardware {self.id}: " if self.id else "hardware: "
@@ -237,6 +239,7 @@ class Hardware:
                 raise CalculatorError(f"{where}unknown compute format {fmt!r} (known: {', '.join(FORMATS)})")
             _positive_number(where, f"peak_ops[{fmt}]", value)
         object.__setattr__(self, "peak_ops", pairs)
+        object.__setattr__(self, "peaks", dict(pairs))
         if self.memory_bytes != 0:
             _positive_number(where, "memory_bytes", self.memory_bytes)
         if self.interconnect_bandwidth != 0:
@@ -246,10 +249,7 @@ class Hardware:
 
     def peak(self, fmt: str) -> float | None:
         """Dense peak of `fmt` in ops/s, or None when the device does not list it."""
-        for key, value in self.peak_ops:
-            if key == fmt:
-                return value
-        return None
+        return self.peaks.get(fmt)
 
     def to_dict(self) -> dict:
         return {

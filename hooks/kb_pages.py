@@ -11,6 +11,7 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
+from kb.exports import catalogue_json, methods_json, references_bib
 from kb.load import KB, format_problems, load
 from kb.render import METHODS_INDEX, nav_tree, render_site
 
@@ -44,4 +45,7 @@ def on_files(files: Files, config) -> Files:
             # The edit button opens the YAML file, which lives outside docs/.
             file.edit_uri = "../" + _kb.source_of(method_id)
         files.append(file)
+    for path, content in (("references.bib", references_bib(_kb)), ("data/methods.json", methods_json(_kb)),
+                          ("data/catalogue.json", catalogue_json(_kb))):
+        files.append(File.generated(config, path, content=content))
     return files

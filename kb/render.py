@@ -178,9 +178,52 @@ def methods_overview(kb: KB) -> str:
     return "".join(out)
 
 
+def _source_links(sources) -> str:
+    return " ".join(link(s.url, f"[{i}]") for i, s in enumerate(sources, 1))
+
+
+def hardware_page(kb: KB) -> str:
+    out = [front_matter(title="Hardware"), "# Hardware\n\n",
+           "The devices the calculator knows. Peaks are dense (no structured-sparsity doubling), in TOPS "
+           "(1e12 operations per second, a multiply-accumulate counting as two). The ridge point is the "
+           "arithmetic intensity (ops per byte) above which a layer is compute-bound at the FP16/BF16 peak.\n\n"]
+    rows = []
+    for hw in sorted(kb.hardware.values(), key=lambda h: (h.vendor, h.name)):
+        peaks = ", ".join(f"{fmt} {v:g}" for fmt, v in hw.peak_tops.items())
+        half = hw.peak_tops.get("fp16") or hw.peak_tops.get("bf16")
+        ridge = f"{half * 1e3 / hw.memory_bandwidth_gb_s:.0f}" if half else ""
+        link_ = f"{hw.interconnect.bandwidth_gb_s:g} GB/s" if hw.interconnect else ""
+        rows.append([f"`{text(hw.id)}`", text(hw.name), text(hw.segment), f"{hw.memory_gib:g}",
+                     f"{hw.memory_bandwidth_gb_s:g}", text(peaks), ridge, link_, _source_links(hw.sources)])
+    out.append(table(["id", "Device", "Segment", "Memory (GiB)", "Bandwidth (GB/s)", "Dense peaks (TOPS)",
+                      "Ridge (ops/B)", "Interconnect", "Sources"], rows))
+    notes = [f"- **{text(hw.name)}**: {text(hw.notes)}" for hw in kb.hardware.values() if hw.notes]
+    if notes:
+        out.append("\n## Notes\n\n" + "\n".join(notes) + "\n")
+    return "".join(out)
+
+
+def models_page(kb: KB) -> str:
+    out = [front_matter(title="Models"), "# Models\n\n",
+           "The model architectures the calculator knows, with the fields of their Hugging Face "
+           "`config.json`.\n\n"]
+    rows = []
+    for m in sorted(kb.models.values(), key=lambda m: (m.family, m.hidden_size, m.num_hidden_layers)):
+        experts = f"{m.num_experts_per_tok}/{m.num_local_experts}" if m.num_local_experts else ""
+        rows.append([f"`{text(m.id)}`", text(m.name), text(m.architecture), str(m.num_hidden_layers),
+                     str(m.hidden_size), str(m.intermediate_size), f"{m.num_attention_heads}/{m.num_key_value_heads}",
+                     str(m.vocab_size), experts, _source_links(m.sources)])
+    out.append(table(["id", "Model", "Arch.", "Layers", "Hidden", "MLP", "Heads (q/kv)", "Vocab",
+                      "Experts (k/n)", "Sources"], rows))
+    return "".join(out)
+
+
 def render_site(kb: KB, sections: list[Section] = ()) -> dict[str, str]:
     """Every generated page: docs-relative path -> Markdown."""
-    pages = {METHODS_INDEX: methods_overview(kb)}
+    from kb.timeline import timeline_page
+
+    pages = {METHODS_INDEX: methods_overview(kb), "timeline.md": timeline_page(kb),
+             "hardware.md": hardware_page(kb), "models.md": models_page(kb)}
     for cat in kb.categories.values():
         pages[category_page_path(cat.path)] = category_page(kb, cat)
     for method in kb.methods.values():

@@ -1,0 +1,150 @@
+"""Catalogue ids -> calculator inputs: reads kb/hardware/<id>.yaml and kb/models/<id>.yaml.
+
+This is the fast path of ``python -m calculator``: it parses one small YAML file with libyaml's
+safe loader and builds the calculator's frozen dataclasses. It does not validate (that is
+`kb.schema`'s job, run by ``python -m kb check`` and the site build) and must not import pydantic
+or anything heavy. Field meanings and units: .notes/CATALOGUE_FORMAT.md.
+
+    >>> load_model("llama-2-7b").hidden_size
+    4096
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from calculator.spec import CalculatorError, Hardware, Model
+
+__all__ = [
+    "CatalogueError",
+    "UnknownIdError",
+    "hardware_from_dict",
+    "hardware_ids",
+    "load_hardware",
+    "load_model",
+    "model_from_dict",
+    "model_ids",
+]
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+"""Default catalogue root: the folder holding `hardware/` and `models/`."""
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_MODEL_FIELDS = (
+    "architecture",
+    "hidden_size",
+    "intermediate_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "head_dim",
+    "vocab_size",
+    "max_position_embeddings",
+    "tie_word_embeddings",
+    "num_local_experts",
+    "num_experts_per_tok",
+)
+_REQUIRED_MODEL = ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+                   "vocab_size")
+
+
+class CatalogueError(Exception):
+    """A catalogue file that cannot be read or turned into calculator inputs (invalid data)."""
+
+
+class UnknownIdError(LookupError):
+    """No catalogue file for an id; `matches` holds the closest existing ids."""
+
+    def __init__(self, kind: str, wanted: str, matches: list[str]):
+        self.kind, self.id, self.matches = kind, wanted, matches
+        hint = f"; close matches: {', '.join(matches)}" if matches else ""
+        super().__init__(f"unknown {kind} id {wanted!r}{hint}")
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+def _ids(root: str | None, folder: str) -> list[str]:
+    path = os.path.join(root or ROOT, folder)
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return []
+    return sorted(name[:-5] for name in names if name.endswith(".yaml"))
+
+
+def hardware_ids(root: str | None = None) -> list[str]:
+    """Ids of every device file, sorted."""
+    return _ids(root, "hardware")
+
+
+def model_ids(root: str | None = None) -> list[str]:
+    """Ids of every model file, sorted."""
+    return _ids(root, "models")
+
+
+def _read(root: str | None, folder: str, kind: str, wanted: str) -> tuple[dict, str]:
+    path = os.path.join(root or ROOT, folder, f"{wanted}.yaml")
+    if not isinstance(wanted, str) or not _ID.match(wanted) or not os.path.isfile(path):
+        import difflib
+
+        known = _ids(root, folder)
+        raise UnknownIdError(kind, str(wanted), difflib.get_close_matches(str(wanted), known, n=3, cutoff=0.5))
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.load(handle, Loader=loader)  # noqa: S506 (a safe loader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise CatalogueError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise CatalogueError(f"{path}: expected a mapping of fields")
+    return data, path
+
+
+def model_from_dict(data: dict, where: str = "model") -> Model:
+    """A catalogue model mapping (CATALOGUE_FORMAT field names) -> `Model`."""
+    missing = [key for key in _REQUIRED_MODEL if data.get(key) is None]
+    if missing:
+        raise CatalogueError(f"{where}: missing field {', '.join(missing)}")
+    fields = {key: data[key] for key in _MODEL_FIELDS if data.get(key) is not None}
+    try:
+        return Model(id=str(data.get("id", "")), name=str(data.get("name", "")), **fields)
+    except (CalculatorError, TypeError) as exc:
+        raise CatalogueError(f"{where}: {exc}") from None
+
+
+def hardware_from_dict(data: dict, where: str = "hardware") -> Hardware:
+    """A catalogue device mapping -> `Hardware` (GB/s -> B/s, TOPS -> ops/s, GiB -> bytes)."""
+    try:
+        bandwidth = data["memory_bandwidth_gb_s"]
+        peaks = data["peak_tops"]
+    except KeyError as exc:
+        raise CatalogueError(f"{where}: missing field {exc.args[0]}") from None
+    try:
+        link = data.get("interconnect") or {}
+        return Hardware(
+            id=str(data.get("id", "")),
+            name=str(data.get("name", "")),
+            memory_bandwidth=bandwidth * 1e9,
+            peak_ops={fmt: tops * 1e12 for fmt, tops in peaks.items()},
+            memory_bytes=(data.get("memory_gib") or 0) * 2**30,
+            interconnect_bandwidth=(link.get("bandwidth_gb_s") or 0) * 1e9,
+            interconnect_name=str(link.get("name", "")),
+        )
+    except (CalculatorError, TypeError, AttributeError) as exc:
+        raise CatalogueError(f"{where}: {exc}") from None
+
+
+def load_model(model_id: str, root: str | None = None) -> Model:
+    """The model of kb/models/<model_id>.yaml (or `root`/models/); UnknownIdError if none."""
+    data, path = _read(root, "models", "model", model_id)
+    return model_from_dict(data, path)
+
+
+def load_hardware(hardware_id: str, root: str | None = None) -> Hardware:
+    """The device of kb/hardware/<hardware_id>.yaml (or `root`/hardware/); UnknownIdError if none."""
+    data, path = _read(root, "hardware", "hardware", hardware_id)
+    return hardware_from_dict(data, path)

@@ -1,0 +1,39 @@
+"""Machine-readable exports published with the site: the KB as JSON and every citation as BibTeX."""
+
+from __future__ import annotations
+
+import json
+
+from kb.load import KB
+
+
+def references_bib(kb: KB) -> str:
+    """All BibTeX records, ordered by method id, separated by blank lines."""
+    return "\n\n".join(kb.methods[i].bibtex.strip() for i in sorted(kb.methods)) + "\n"
+
+
+def method_record(kb: KB, method_id: str) -> dict:
+    method = kb.methods[method_id]
+    record = method.model_dump(mode="json", exclude_none=True)
+    record["source_file"] = kb.source_of(method_id)
+    record["url"] = f"methods/{method_id}/"
+    return record
+
+
+def methods_json(kb: KB, extra: dict[str, dict] | None = None) -> str:
+    """`data/methods.json`: every entry with its fields, plus per-entry extras (e.g. analyses)."""
+    records = []
+    for method_id in sorted(kb.methods):
+        record = method_record(kb, method_id)
+        record.update((extra or {}).get(method_id, {}))
+        records.append(record)
+    return json.dumps({"methods": records}, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def catalogue_json(kb: KB) -> str:
+    """`data/catalogue.json`: hardware, models and the taxonomy, for the browser and for tools."""
+    return json.dumps({
+        "hardware": {k: v.model_dump(mode="json", exclude_none=True) for k, v in sorted(kb.hardware.items())},
+        "models": {k: v.model_dump(mode="json", exclude_none=True) for k, v in sorted(kb.models.items())},
+        "categories": {k: {"title": c.node.title, "parent": c.parent} for k, c in kb.categories.items()},
+    }, indent=1, sort_keys=True, ensure_ascii=False) + "\n"

@@ -51,8 +51,8 @@ def to_svg(result: Result) -> str:
     top_peak = roofs[-1][1]
     xs = [k[1] for k in groups] + [peak / bw for _, peak in roofs]
     ys = [k[2] for k in groups] + [top_peak]
-    x0 = 10 ** floor(log10(min(xs)) - 0.5)
-    x1 = 10 ** ceil(log10(max(xs)) + 0.5)
+    x0 = 10 ** floor(log10(min(xs)))
+    x1 = 10 ** ceil(log10(max(xs)) + 0.3)
     y0 = 10 ** floor(log10(min(min(ys), bw * x0)))
     y1 = 10 ** ceil(log10(top_peak * 1.5))
     plot_w, plot_h = _W - _LEFT - _RIGHT, _H - _TOP - _BOTTOM
@@ -90,24 +90,33 @@ def to_svg(result: Result) -> str:
     ridge_top = top_peak / bw
     out.append(f'<line x1="{_f(px(x0))}" y1="{_f(py(bw * x0))}" x2="{_f(px(ridge_top))}" '
                f'y2="{_f(py(top_peak))}" stroke="#333" stroke-width="2"/>')
-    out.append(f'<text x="{_f(px(x0) + 6)}" y="{_f(py(bw * x0) - 6)}" fill="#333">'
+    out.append(f'<text x="{_f(px(x0) + 8)}" y="{_f(py(bw * x0) - 14)}" fill="#333">'
                f"{_esc(si(bw))}B/s</text>")
     for fmt, peak in roofs:
         ridge = peak / bw
         out.append(f'<line x1="{_f(px(ridge))}" y1="{_f(py(peak))}" x2="{_f(px(x1))}" y2="{_f(py(peak))}" '
                    'stroke="#333" stroke-width="2"/>')
-        out.append(f'<text x="{_f(px(x1) - 4)}" y="{_f(py(peak) - 5)}" text-anchor="end" fill="#333">'
-                   f"{_esc(fmt)} {_esc(si(peak))}OPS (ridge {_esc(number(ridge))})</text>")
-    # Layers.
-    for (stage, ai, perf, bound), names in groups.items():
-        color = _COLORS.get(stage, "#2ca02c")
+        out.append(f'<text x="{_f(px(ridge))}" y="{_f(py(peak) - 6)}" text-anchor="end" fill="#333">'
+                   f"{_esc(fmt)} {_esc(si(peak))}OPS, ridge {_esc(number(ridge))} ops/byte</text>")
+    # Layers: points closer than a few pixels (same stage) share one label.
+    clusters: list[list] = []
+    for (stage, ai, perf, bound), names in sorted(groups.items(), key=lambda g: (g[0][0], g[0][1])):
         x, y = px(ai), py(perf)
-        label = ", ".join(names)
-        tip = f"{stage}: {label}: intensity {number(ai)} ops/byte, {si(perf)}ops/s, {bound}-bound"
+        tip = f"{stage}: {', '.join(names)}: intensity {number(ai)} ops/byte, {si(perf)}ops/s, {bound}-bound"
+        color = _COLORS.get(stage, "#2ca02c")
         out.append(f'<circle cx="{_f(x)}" cy="{_f(y)}" r="4" fill="{color}" fill-opacity="0.8">'
                    f"<title>{_esc(tip)}</title></circle>")
-        dy = 14 if stage == "decode" else -7
-        out.append(f'<text x="{_f(x + 6)}" y="{_f(y + dy)}" fill="{color}" font-size="9">{_esc(label)}</text>')
+        last = clusters[-1] if clusters else None
+        if last and last[0] == stage and abs(last[1] - x) < 8 and abs(last[2] - y) < 8:
+            last[3].extend(names)
+        else:
+            clusters.append([stage, x, y, list(names), bound])
+    for k, (stage, x, y, names, bound) in enumerate(clusters):
+        color = _COLORS.get(stage, "#2ca02c")
+        below = stage == "decode" or bound == "compute"
+        dy = (14 + 11 * (k % 2)) if below else -7  # stagger neighbours on the flat roof
+        out.append(f'<text x="{_f(x + 6)}" y="{_f(y + dy)}" fill="{color}" font-size="9">'
+                   f"{_esc(', '.join(names))}</text>")
     # Legend.
     for k, stage in enumerate(result.stages):
         color = _COLORS.get(stage, "#2ca02c")

@@ -20,7 +20,7 @@ def si(value: float, digits: int = 3, unit: str = "") -> str:
 
 def number(value: float, digits: int = 3) -> str:
     """`digits` significant digits but never rounding the integer part: 1214.7 -> '1215',
-    113.8 -> '114', 0.9918 -> '0.992', 1.0 -> '1'."""
+    113.8 -> '114', 0.9918 -> '0.99' (two decimals below 10), 1.0 -> '1'."""
     if value == float("inf"):
         return "inf"
     whole = len(str(int(abs(value)))) if abs(value) >= 1 else 1

@@ -7,6 +7,7 @@ Each problem is `path:line: field: message`. Nothing here raises for a contribut
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -75,22 +76,66 @@ def _close(word: str, choices: Iterable[str]) -> str:
 _PATTERN_HINTS = {
     "arxiv": "an arXiv id like 2306.00978 (quoted)",
     "id": "kebab-case like my-method-v2",
+    "tags": "lower-case kebab-case like 4-bit or weight-only",
+}
+_TYPE_WORDS = {str: "text", int: "a number", float: "a number", bool: "true/false", list: "a list",
+               dict: "a mapping", type(None): "nothing"}
+_EXPECTED = {  # error type -> what the field wants, for "expected X, found Y"
+    "list_type": "a list like [a, b]", "string_type": "text", "bool_type": "true or false",
+    "bool_parsing": "true or false", "int_type": "a valid integer", "int_parsing": "a valid integer",
+    "int_from_float": "a valid integer", "float_type": "a valid number", "float_parsing": "a valid number",
+    "dict_type": "a mapping of fields (key: value)", "model_type": "a mapping of fields (key: value)",
+    "model_attributes_type": "a mapping of fields (key: value)",
+}
+_FIELD_EXAMPLES = {
+    "authors": "a list like [First Author, Second Author]",
+    "aliases": "a list like [Other Name]",
+    "tags": "a list like [4-bit, weight-only]",
+    "value": "a plain number like 3.2 (a ratio; no 'x' or '%')",
 }
 
 
+def _found(value: Any) -> str:
+    """A short description of a contributor's value: "'3x'", "a number (16)", "a list"."""
+    if isinstance(value, str):
+        return f"'{value[:60]}'" + ("..." if len(value) > 60 else "")
+    words = _TYPE_WORDS.get(type(value), type(value).__name__)
+    return f"{words} ({value})" if isinstance(value, (int, float)) else words
+
+
 def _message(err: dict[str, Any], model: type[BaseModel], loc: Loc) -> str:
-    kind, msg = err["type"], err["msg"]
+    kind, msg, ctx = err["type"], err["msg"], err.get("ctx") or {}
+    name = next((str(p) for p in reversed(loc) if isinstance(p, str)), "")
+    value = err.get("input")
     if kind == "extra_forbidden":
         return "unknown field" + _close(str(loc[-1]), _field_names(model, loc[:-1]))
     if kind == "missing":
         return "required field is missing"
+    if model is Method and tuple(loc[:1]) == ("date",):
+        return f"expected YYYY-MM-DD or YYYY-MM (e.g. 2023-06), found {_found(value)}"
     if kind == "string_pattern_mismatch":
-        return f"'{err['input']}' is malformed; expected {_PATTERN_HINTS.get(str(loc[-1]), err['ctx']['pattern'])}"
+        return f"'{value}' is malformed; expected {_PATTERN_HINTS.get(name, ctx.get('pattern'))}"
+    if kind == "literal_error":
+        choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        return (f"{_found(value)} is not allowed; expected one of {', '.join(choices)}"
+                + _close(str(value), choices))
+    if kind in _EXPECTED:
+        wanted = _FIELD_EXAMPLES.get(name, _EXPECTED[kind])
+        quote = "; quote it to make it text" if kind == "string_type" and isinstance(value, (int, float)) else ""
+        return f"expected {wanted}, found {_found(value)}{quote}"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        return msg.replace("Input should be", "must be") + f", found {value}"
+    if kind == "string_too_short":
+        return f"needs at least {ctx.get('min_length')} characters, found {len(str(value))}"
+    if kind == "too_short":
+        return f"needs at least {ctx.get('min_length')} item(s), found {ctx.get('actual_length')}"
     if kind == "value_error":
         return msg.removeprefix("Value error, ")
     if kind == "union_tag_invalid":
         return msg.replace("Input tag", "effect kind").replace("found using 'kind' does not match any"
                                                               " of the expected tags", "is not known; expected one of")
+    if kind == "union_tag_not_found":
+        return "needs a `kind` (see the effect kinds in CONTRIBUTING.md)"
     return msg[0].lower() + msg[1:] if msg else kind
 
 
@@ -161,10 +206,14 @@ class Loader:
         try:
             return model.model_validate(data if not prefix else {prefix[0]: data})
         except ValidationError as exc:
+            seen = set()  # a union field (date: date | str) can fail twice with one message
             for err in exc.errors():
                 loc = _clean_loc(tuple(err["loc"])[len(prefix):], data)
                 fld = ".".join(str(p) for p in loc) or "(file)"
-                self.problem(path, line_of(lines, loc), fld, _message(err, model, tuple(err["loc"])))
+                report = (line_of(lines, loc), fld, _message(err, model, tuple(err["loc"])))
+                if report not in seen:
+                    seen.add(report)
+                    self.problem(path, *report)
             return None
 
     def check_id(self, path: Path, entry_id: str, lines: dict[Loc, int]) -> None:

@@ -39,7 +39,7 @@ def _convert(loader: _Loader, node: yaml.Node, loc: Loc, lines: dict[Loc, int]) 
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            key = _scalar(loader, key_node)
             if not isinstance(key, (str, int, float, bool)):
                 raise YamlError(key_node.start_mark.line + 1, "mapping keys must be plain scalars")
             if key in out:
@@ -49,7 +49,20 @@ def _convert(loader: _Loader, node: yaml.Node, loc: Loc, lines: dict[Loc, int]) 
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_convert(loader, item, loc + (i,), lines) for i, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+    return _scalar(loader, node)
+
+
+def _scalar(loader: _Loader, node: yaml.Node) -> Any:
+    """Construct one value; PyYAML raises plain exceptions for e.g. `2023-02-30` or `!!int abc`."""
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.YAMLError:
+        raise
+    except Exception as exc:  # ValueError, KeyError, AttributeError from PyYAML's constructors
+        kind = str(node.tag).rsplit(":", 1)[-1]
+        label = {"timestamp": "date (YYYY-MM-DD; quote anything else)", "bool": "true/false"}.get(kind, kind)
+        detail = f": {exc}" if isinstance(exc, ValueError) else ""
+        raise YamlError(node.start_mark.line + 1, f"'{str(node.value)[:60]}' is not a valid {label}{detail}") from None
 
 
 def read_text(path: Path) -> str:
@@ -78,6 +91,8 @@ def parse(text: str) -> tuple[Any, dict[Loc, int]]:
         raise YamlError(line, f"YAML syntax error: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise YamlError(1, f"YAML error: {exc}") from None
+    except RecursionError:
+        raise YamlError(1, "values are nested too deeply") from None
     finally:
         loader.dispose()
 

@@ -1,0 +1,31 @@
+"""Shared fixtures: catalogue test data under fixtures/ read through kb.catalogue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from calculator import Settings, analyze
+from kb.catalogue import load_hardware, load_model
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = str(FIXTURES)
+
+
+def model(model_id: str):
+    return load_model(model_id, ROOT)
+
+
+def hardware(hardware_id: str):
+    return load_hardware(hardware_id, ROOT)
+
+
+def run(model_id="llama-2-7b", hardware_id="nvidia-a6000", **settings):
+    return analyze(model(model_id), hardware(hardware_id), Settings(**settings))
+
+
+@pytest.fixture(scope="session")
+def table1_result():
+    """Llama-2-7b on an A6000, batch 1, seq-len 2048: the setting of the survey's Table 1."""
+    return run(batch=1, seq_len=2048)

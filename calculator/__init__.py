@@ -6,7 +6,7 @@
     >>> a6000 = Hardware(id="nvidia-a6000", memory_bandwidth=768e9, peak_ops={"fp16": 154.8e12})
     >>> result = analyze(llama, a6000, Settings(batch=1, seq_len=2048))
     >>> result.stages["prefill"].layer("q_proj").ops
-    68719476736.0
+    68719476736
 
 Formulas and worked examples: docs/roofline.md. Catalogue ids are resolved by `kb.catalogue`,
 Hugging Face config dicts by `calculator.hf.model_from_hf_config`.

@@ -34,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     src = p.add_argument_group("model and device")
     src.add_argument("--model", metavar="ID", help="catalogue model id (kb/models/ID.yaml)")
-    src.add_argument("--config", metavar="PATH", help="a Hugging Face config.json instead of --model")
+    src.add_argument("--config", metavar="PATH",
+                     help="a Hugging Face config.json (or its folder) instead of --model; read offline")
     src.add_argument("--hardware", metavar="ID", help="catalogue device id (kb/hardware/ID.yaml)")
     src.add_argument("--catalogue", metavar="DIR", help="folder holding hardware/ and models/ (default: kb/)")
     src.add_argument("--memory-bandwidth", metavar="GB_S", type=float,
@@ -73,6 +74,8 @@ def _read_config(path: str):
 
     from calculator.hf import model_from_hf_config
 
+    if os.path.isdir(path):  # a Hugging Face model folder
+        path = os.path.join(path, "config.json")
     try:
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)

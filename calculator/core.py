@@ -153,15 +153,16 @@ def _plan(model: Model, hardware: Hardware, s: Settings) -> _Plan:
         ("lm_head", max(head_bits, s.a_bits)),
         ("elementwise", max(16, s.a_bits)),
     )
-    fmts, peaks = {}, {}
+    fmts, peaks, fallbacks = {}, {}, {}
     for role, bits in roles:
         fmt, peak, fallback = compute_format(bits, s.number_format, hardware)
         fmts[role], peaks[role] = fmt, peak
         if fallback and role != "elementwise":
-            notes.append(
-                f"{role}: {bits}-bit {s.number_format if bits <= 8 else 'fp'} compute is not listed "
-                f"for {hardware.id}; its {fmt} peak is used"
-            )
+            kind = f"{s.number_format}{bits}" if bits <= 8 else ("fp16" if bits <= 16 else "fp32")
+            fallbacks.setdefault((kind, fmt), []).append(role)
+    for (kind, fmt), names in fallbacks.items():
+        notes.append(f"{hardware.id} lists no peak for {kind} compute: {', '.join(names)} layers use "
+                     f"its {fmt} peak")
     p.fmts, p.peaks, p.notes = fmts, peaks, notes
     return p
 
@@ -279,20 +280,17 @@ def _stage(p: _Plan, name: str, q: int, n: int) -> Stage:
     if p.tp > 1:
         put(_renamed(reduce, "mlp_allreduce"))
     put(_renamed(add, "mlp_add"))
-    # lm_head: logits of the last position of each sequence only (b tokens, also in prefill).
-    put(_linear("lm_head", 1, b, h, p.v, p.hb, a, a, False, hi, fmts["lm_head"], peaks["lm_head"], bw))
-
-    ops = byts = time_s = 0.0
-    for row in rows:
-        c = row[1]
-        ops += c * row[2]
-        byts += c * row[3]
-        time_s += c * row[4]
+    # Totals = sum of count x value; every row so far is a block layer (count L).
+    _, _, ops, byts, times, *_ = zip(*rows)
+    ops, byts, time_s = L * sum(ops), L * sum(byts), L * sum(times)
     link = 0.0
     if p.tp > 1:  # all-reduce bytes cross the interconnect, not DRAM
-        link = 2 * reduce[1] * reduce[3]
+        link = 2 * L * reduce[3]
         byts -= link
-    return Stage(name, rows, ops, byts, time_s, link)
+    # lm_head: logits of the last position of each sequence only (b tokens, also in prefill).
+    head = _linear("lm_head", 1, b, h, p.v, p.hb, a, a, False, hi, fmts["lm_head"], peaks["lm_head"], bw)
+    rows.append(head)
+    return Stage(name, rows, ops + head[2], byts + head[3], time_s + head[4], link)
 
 
 def _allreduce(name, count, elements, a, n, link):

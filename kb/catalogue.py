@@ -90,7 +90,8 @@ def _read(root: str | None, folder: str, kind: str, wanted: str) -> tuple[dict, 
         import difflib
 
         known = _ids(root, folder)
-        raise UnknownIdError(kind, str(wanted), difflib.get_close_matches(str(wanted), known, n=3, cutoff=0.5))
+        matches = difflib.get_close_matches(str(wanted).lower(), known, n=3, cutoff=0.5)
+        raise UnknownIdError(kind, str(wanted), matches)
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -73,6 +73,20 @@ def _close(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean {', '.join(matches)}?)" if matches else ""
 
 
+# Names and titles reach MkDocs' templates (navigation, <title>) unescaped, so they must be plain text:
+# no tags and no character references that a template filter would turn back into tags.
+_MARKUP = re.compile(r"[<>]|&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
+
+
+def _markup_problem(value: str) -> str | None:
+    found = _MARKUP.search(value)
+    if found is None:
+        return None
+    if found.group() in "<>":
+        return "must not contain < or > (names and titles are plain text)"
+    return f"must be plain text: '{found.group()}' is an HTML character reference; write the character itself"
+
+
 _PATTERN_HINTS = {
     "arxiv": "an arXiv id like 2306.00978 (quoted)",
     "id": "kebab-case like my-method-v2",
@@ -99,8 +113,8 @@ def _found(value: Any) -> str:
     """A short description of a contributor's value: "'3x'", "a number (16)", "a list"."""
     if isinstance(value, str):
         return f"'{value[:60]}'" + ("..." if len(value) > 60 else "")
-    words = _TYPE_WORDS.get(type(value), type(value).__name__)
-    return f"{words} ({value})" if isinstance(value, (int, float)) else words
+    words = _TYPE_WORDS.get(type(value), "a " + type(value).__name__)
+    return f"{words} ({value})" if isinstance(value, (int, float)) and not isinstance(value, bool) else words
 
 
 def _message(err: dict[str, Any], model: type[BaseModel], loc: Loc) -> str:
@@ -200,8 +214,7 @@ class Loader:
     def validate(self, path: Path, model: type[BaseModel], data: Any, lines: dict[Loc, int],
                  prefix: Loc = ()) -> Any:
         if not isinstance(data, dict) and not prefix:
-            kind = type(data).__name__ if data is not None else "nothing"
-            self.problem(path, 1, "(file)", f"expected a mapping of fields, found a {kind}")
+            self.problem(path, 1, "(file)", f"expected a mapping of fields, found {_found(data)}")
             return None
         try:
             return model.model_validate(data if not prefix else {prefix[0]: data})
@@ -241,6 +254,9 @@ class Loader:
                 if full in self.kb.categories:
                     self.problem(path, line_of(lines, loc + (i, "id")), "id", f"category '{full}' is defined twice")
                 self.kb.categories[full] = Category(full, node, parent, depth)
+                message = _markup_problem(node.title)
+                if message:
+                    self.problem(path, line_of(lines, loc + (i, "title")), "title", message)
                 walk(node.children, full, depth + 1, loc + (i, "children"))
 
         walk(tax.roots, None, 0, ())
@@ -266,6 +282,10 @@ class Loader:
         if entry is None:
             return
         self.check_id(path, entry.id, lines)
+        for fld in ("name", "title"):
+            message = _markup_problem(getattr(entry, fld))
+            if message:
+                self.problem(path, line_of(lines, (fld,)), fld, message)
         rel = self.rel(path)
         if entry.id in self.kb.methods:
             other = self.kb.source_of(entry.id)

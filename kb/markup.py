@@ -8,15 +8,19 @@ every character Markdown would act on becomes an entity, so `<script>`, `[x](jav
 from __future__ import annotations
 
 import html
-import json
 import posixpath
+import re
+
+import yaml
 
 _ENTITIES = {c: f"&#{ord(c)};" for c in "&<>\"'[]()*_`\\#!|~{}$^:"}
+# Python-Markdown splits lines at \n and \r; the others are line breaks for YAML and str.splitlines.
+_LINE_BREAKS = re.compile("[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 def text(value: object) -> str:
-    """Contributed text -> inert Markdown (entities only, no markup)."""
-    return "".join(_ENTITIES.get(c, c) for c in str(value)).replace("\n", " ")
+    """Contributed text -> inert Markdown on one line (entities only, no markup)."""
+    return _LINE_BREAKS.sub(" ", "".join(_ENTITIES.get(c, c) for c in str(value)))
 
 
 def attr(value: object) -> str:
@@ -32,9 +36,16 @@ def link(url: str, label: str) -> str:
 
 
 def front_matter(**fields: object) -> str:
-    """YAML front matter; values are JSON-encoded, which YAML reads back unchanged."""
-    lines = [f"{key}: {json.dumps(value, ensure_ascii=False)}" for key, value in fields.items() if value is not None]
-    return "---\n" + "\n".join(lines) + "\n---\n\n"
+    """YAML front matter that always parses back to the same values (PyYAML writes it, escaping what
+    YAML cannot hold raw; MkDocs silently shows unparsable front matter as page text).
+
+    Material writes `description` into an HTML attribute without escaping it, so it is escaped here.
+    """
+    data = {key: value for key, value in fields.items() if value is not None}
+    if "description" in data:
+        data["description"] = attr(data["description"])
+    dumped = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1_000_000, default_style='"')
+    return "---\n" + dumped + "---\n\n"
 
 
 def rel(from_page: str, to_page: str) -> str:

@@ -13,6 +13,8 @@ from typing import Any
 import yaml
 
 MAX_BYTES = 256 * 1024
+# What a YAML file may hold raw (PyYAML's reader); a value may not sneak anything else in through escapes.
+_NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE
 
 Loc = tuple[Any, ...]
 
@@ -55,7 +57,7 @@ def _convert(loader: _Loader, node: yaml.Node, loc: Loc, lines: dict[Loc, int]) 
 def _scalar(loader: _Loader, node: yaml.Node) -> Any:
     """Construct one value; PyYAML raises plain exceptions for e.g. `2023-02-30` or `!!int abc`."""
     try:
-        return loader.construct_object(node, deep=True)
+        value = loader.construct_object(node, deep=True)
     except yaml.YAMLError:
         raise
     except Exception as exc:  # ValueError, KeyError, AttributeError from PyYAML's constructors
@@ -63,6 +65,10 @@ def _scalar(loader: _Loader, node: yaml.Node) -> Any:
         label = {"timestamp": "date (YYYY-MM-DD; quote anything else)", "bool": "true/false"}.get(kind, kind)
         detail = f": {exc}" if isinstance(exc, ValueError) else ""
         raise YamlError(node.start_mark.line + 1, f"'{str(node.value)[:60]}' is not a valid {label}{detail}") from None
+    bad = _NON_PRINTABLE.search(value) if isinstance(value, str) else None
+    if bad:  # only reachable through escapes like "\x00" or "\ud800"; pages could not even be written
+        raise YamlError(node.start_mark.line + 1, f"holds the non-printable character U+{ord(bad.group()):04X}")
+    return value
 
 
 def read_text(path: Path) -> str:
@@ -78,6 +84,10 @@ def read_text(path: Path) -> str:
 
 def parse(text: str) -> tuple[Any, dict[Loc, int]]:
     """Parse one YAML document; return the data and a map from value location to line."""
+    bad = _NON_PRINTABLE.search(text)
+    if bad:  # PyYAML's reader raises this from its constructor, outside any error handling below
+        raise YamlError(text.count("\n", 0, bad.start()) + 1,
+                        f"the non-printable character U+{ord(bad.group()):04X} is not allowed in YAML")
     loader = _Loader(text)
     lines: dict[Loc, int] = {}
     try:

@@ -49,3 +49,11 @@ def test_units():
     assert si(512) == "512"
     assert number(1214.68) == "1215" and number(0.99177) == "0.99" and number(1.0) == "1"
     assert seconds(0.000443924) == "444us" and seconds(0.23) == "230ms" and seconds(2.6) == "2.6s"
+
+
+def test_package_docstring_example():
+    import doctest
+
+    import calculator
+
+    assert doctest.testmod(calculator).failed == 0

@@ -1,0 +1,95 @@
+"""Speed of the roofline calculator; prints one JSON object on stdout.
+
+    .venv/bin/python benchmarks/bench_calculator.py [--quick]
+
+Figures (budgets from issue 3, measured, not asserted):
+- analyze_*_us: one in-process `calculator.analyze` of Llama-2-7b on an A6000 (seq-len 2048), per
+  call, best of several repeats (the least disturbed by other processes) and the median.
+  `analyze_all_us` (prefill + decode, every layer, memory and the generate summary) has a budget of
+  30 us.
+- cli_cold_start_s: wall time of `python -m calculator --model llama-2-7b --hardware nvidia-a6000`
+  in a fresh interpreter (best and median of several runs); budget 0.3 s.
+The catalogue is kb/ when it holds both ids, else the test fixtures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import timeit
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, REPO)
+
+from calculator import Settings, __version__, analyze  # noqa: E402
+from kb.catalogue import ROOT, hardware_ids, load_hardware, load_model, model_ids  # noqa: E402
+
+BUDGET_ANALYZE_US = 30.0
+BUDGET_COLD_START_S = 0.3
+
+
+def _catalogue() -> str | None:
+    if "llama-2-7b" in model_ids() and "nvidia-a6000" in hardware_ids():
+        return None
+    return os.path.join(REPO, "tests", "calculator", "fixtures")
+
+
+def _per_call_us(fn, number: int, repeat: int) -> tuple[float, float]:
+    runs = [t / number * 1e6 for t in timeit.repeat(fn, number=number, repeat=repeat)]
+    return min(runs), statistics.median(runs)
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    root = _catalogue()
+    model, hardware = load_model("llama-2-7b", root), load_hardware("nvidia-a6000", root)
+    number, repeat = (500, 3) if quick else (5000, 7)
+    report = {
+        "calculator_version": __version__,
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
+        "catalogue": root or ROOT,
+    }
+    for stage in ("all", "prefill", "decode"):
+        settings = Settings(seq_len=2048, stage=stage)
+        best, median = _per_call_us(lambda: analyze(model, hardware, settings), number, repeat)
+        report[f"analyze_{stage}_us"] = round(best, 2)
+        report[f"analyze_{stage}_us_median"] = round(median, 2)
+    flash = Settings(seq_len=2048, flash_attention=True, w_bits=4, group_size=128, tp=2)
+    report["analyze_all_w4_flash_tp2_us"] = round(_per_call_us(lambda: analyze(model, hardware, flash),
+                                                               number, repeat)[0], 2)
+    result = analyze(model, hardware, Settings())
+    report["to_dict_us"] = round(_per_call_us(result.to_dict, number // 10 or 1, repeat)[0], 2)
+
+    command = [sys.executable, "-m", "calculator", "--model", "llama-2-7b", "--hardware", "nvidia-a6000"]
+    if root:
+        command += ["--catalogue", root]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run(command, cwd=REPO, env=env, check=True, capture_output=True)  # warm the byte-code cache
+    walls = []
+    for _ in range(3 if quick else 9):
+        start = time.perf_counter()
+        subprocess.run(command, cwd=REPO, env=env, check=True, capture_output=True)
+        walls.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+    report["python_startup_s"] = round(time.perf_counter() - start, 4)
+    report["cli_cold_start_s"] = round(min(walls), 4)
+    report["cli_cold_start_s_median"] = round(statistics.median(walls), 4)
+    report["budgets"] = {"analyze_all_us": BUDGET_ANALYZE_US, "cli_cold_start_s": BUDGET_COLD_START_S}
+    report["within_budget"] = {
+        "analyze_all_us": report["analyze_all_us"] < BUDGET_ANALYZE_US,
+        "cli_cold_start_s": report["cli_cold_start_s"] < BUDGET_COLD_START_S,
+    }
+    json.dump(report, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -17,7 +17,7 @@ __all__ = ["to_svg"]
 
 _W, _H = 760, 500
 _LEFT, _RIGHT, _TOP, _BOTTOM = 76, 24, 44, 56
-_COLORS = {"prefill": "#1f77b4", "decode": "#d62728"}
+_COLORS = {"prefill": "#1f77b4", "decode": "#d62728", "baseline": "#7f7f7f", "method": "#2ca02c"}
 
 
 def _esc(text: str) -> str:

@@ -11,19 +11,23 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
+from kb.analysis import analyze_kb
+from kb.analysis_pages import analysis_records, analysis_section, claims_page
 from kb.exports import catalogue_json, methods_json, references_bib
 from kb.load import KB, format_problems, load
 from kb.render import METHODS_INDEX, nav_tree, render_site
 
 _kb: KB | None = None
+_analyses: dict = {}
 
 
 def on_config(config):
-    global _kb
+    global _kb, _analyses
     _kb = load(Path(config.config_file_path).parent)
     if _kb.problems:
         raise PluginError(f"the knowledge base has {len(_kb.problems)} problem(s):\n"
                           + format_problems(_kb.problems))
+    _analyses = analyze_kb(_kb)  # once per build: every page reads from it
     config.nav = [_expand(item) for item in config.nav or []]
     return config
 
@@ -38,14 +42,16 @@ def _expand(item):
 
 
 def on_files(files: Files, config) -> Files:
-    for path, content in render_site(_kb).items():
+    pages = render_site(_kb, [analysis_section(_analyses)])
+    pages["claims.md"] = claims_page(_kb, _analyses)
+    for path, content in pages.items():
         file = File.generated(config, path, content=content)
         if path.startswith("methods/") and path != METHODS_INDEX:
             method_id = path.removeprefix("methods/").removesuffix(".md")
             # The edit button opens the YAML file, which lives outside docs/.
             file.edit_uri = "../" + _kb.source_of(method_id)
         files.append(file)
-    for path, content in (("references.bib", references_bib(_kb)), ("data/methods.json", methods_json(_kb)),
+    for path, content in (("references.bib", references_bib(_kb)), ("data/methods.json", methods_json(_kb, analysis_records(_analyses))),
                           ("data/catalogue.json", catalogue_json(_kb))):
         files.append(File.generated(config, path, content=content))
     return files

@@ -15,6 +15,7 @@ import yaml
 MAX_BYTES = 256 * 1024
 # What a YAML file may hold raw (PyYAML's reader); a value may not sneak anything else in through escapes.
 _NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE
+_PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}  # lists and mappings carry no other tag
 
 Loc = tuple[Any, ...]
 
@@ -38,6 +39,8 @@ class _Loader(yaml.SafeLoader):
 
 def _convert(loader: _Loader, node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> Any:
     lines.setdefault(loc, node.start_mark.line + 1)
+    if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_TAGS:
+        raise YamlError(node.start_mark.line + 1, f"the tag {node.tag} is not allowed")
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:

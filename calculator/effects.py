@@ -1,0 +1,252 @@
+"""What a method does to the roofline: each effect kind as a change to the model, the settings or the rows.
+
+`apply_effect(model, hardware, settings, effect)` returns an `Outcome`: the prefill stage, the decode
+stage (one step at a context of `seq_len`), the time per generated token and the memory footprint, with
+the method applied. `baseline(...)` is the same without it. `effect` is a plain dict as written in a
+knowledge-base entry (`{"kind": "quantization", "weights": {"bits": 4}, ...}`). Formulas (docs/roofline.md,
+"Method effects"):
+
+- quantization / data_format: the bits go into `Settings`; the peak follows the compute format.
+- sparsity: linear weight bytes x (1 - s) plus index metadata (n:m: 2 bits per kept weight; unstructured: a
+  1-bit mask per original weight); ops x (1 - s) for n:m and structured (hardware skips zeros), unchanged
+  for unstructured (dense tensor cores).
+- low_rank / distillation (params_kept): ops and bytes of the linear rows x params_kept.
+- early_exit: decoder-block rows of the decode step run average_depth x L times; prefill keeps every layer.
+- contextual_sparsity: decode MLP rows x mlp_active; projection and attention rows x heads_active.
+- moe: the dense MLP becomes `experts` experts of intermediate/experts each, top_k per token (same total
+  parameters); the expected experts touched per step follow `expected_experts`.
+- speculative: expected tokens per step E = (1 - a^(g+1)) / (1 - a) (Leviathan et al.); a step costs g draft
+  decode steps plus one target pass over g+1 tokens; time per token = step / E.
+- parallel_decoding: one target pass over ceil(tokens_per_step) tokens with ops x (1 + extra_ops), divided
+  by tokens_per_step.
+- kv_compression: decode attends to round(kv_kept x seq_len) tokens; the KV cache shrinks likewise.
+- operator_fusion: flash attention; fused element-wise rows move no DRAM bytes.
+- offloading: `offloaded` x weight bytes cross the host link each decode step (added to the step time).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from calculator.core import _plan, _stage, analyze, expected_experts
+from calculator.result import Layer, Memory, Stage
+from calculator.spec import CalculatorError, Hardware, Model, Settings
+
+__all__ = ["EFFECT_KINDS", "Outcome", "apply_effect", "baseline", "expected_tokens_per_step"]
+
+EFFECT_KINDS = ("quantization", "sparsity", "low_rank", "distillation", "early_exit", "contextual_sparsity",
+                "moe", "speculative", "parallel_decoding", "kv_compression", "operator_fusion", "offloading",
+                "data_format", "none")
+LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "router")
+MLP = ("gate_proj", "up_proj", "down_proj", "mlp_act")
+HEADS = ("q_proj", "k_proj", "v_proj", "o_proj", "qk_matmul", "softmax", "sv_matmul", "attention")
+ELEMENTWISE = ("attn_norm", "mlp_norm", "attn_add", "mlp_add", "mlp_act", "softmax")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A run with (or without) a method: stages, time per generated token and memory."""
+
+    prefill: Stage
+    decode: Stage
+    decode_token_s: float  # time per generated token of one sequence-step (decode.time_s unless changed)
+    memory: Memory
+    notes: tuple[str, ...] = ()
+
+    @property
+    def memory_bytes(self) -> float:
+        return self.memory.total_bytes
+
+
+def expected_tokens_per_step(acceptance: float, draft_length: int) -> float:
+    """Tokens a speculative step yields on average: (1 - a^(g+1)) / (1 - a); g + 1 when a = 1.
+
+    Example: a = 0.8, g = 4 -> (1 - 0.8^5) / 0.2 = 3.3616.
+    """
+    if acceptance >= 1:
+        return draft_length + 1.0
+    return (1 - acceptance ** (draft_length + 1)) / (1 - acceptance)
+
+
+def _restage(stage: Stage, rows: list, bw: float) -> Stage:
+    ops = byts = time_s = 0.0
+    for row in rows:
+        ops += row[1] * row[2]
+        byts += row[1] * row[3]
+        time_s += row[1] * row[4]
+    return Stage(stage.name, rows, ops, byts - stage.interconnect_bytes, time_s, stage.interconnect_bytes)
+
+
+def _row(row: Layer, *, count: float | None = None, ops: float | None = None, byts: float | None = None,
+         bw: float) -> Layer:
+    """`row` with new count, ops or bytes; time and bound recomputed: max(ops / peak, bytes / bw)."""
+    name, c, o, b, _t, bound, fmt, peak = row
+    c = c if count is None else count
+    o = o if ops is None else ops
+    b = b if byts is None else byts
+    if bound == "interconnect":
+        return tuple.__new__(Layer, (name, c, o, b, row[4], bound, fmt, peak))
+    ct, mt = o / peak, b / bw
+    if ct > mt:
+        return tuple.__new__(Layer, (name, c, o, b, ct, "compute", fmt, peak))
+    return tuple.__new__(Layer, (name, c, o, b, mt, "memory", fmt, peak))
+
+
+def _scale_rows(stage: Stage, names: tuple[str, ...], factor: float, bw: float) -> Stage:
+    rows = [_row(r, ops=r[2] * factor, byts=r[3] * factor, bw=bw) if r[0] in names else r for r in stage.layers]
+    return _restage(stage, rows, bw)
+
+
+def _weight_elements(model: Model, settings: Settings) -> dict[str, float]:
+    """Weight elements of each linear layer on one device (tensor parallel share)."""
+    n = settings.tp
+    h, d = model.hidden_size, model.head_dim
+    qo = model.num_attention_heads // n * d
+    ko = -(-model.num_key_value_heads // n) * d
+    i = model.intermediate_size // n
+    return {"q_proj": h * qo, "k_proj": h * ko, "v_proj": h * ko, "o_proj": qo * h,
+            "gate_proj": h * i, "up_proj": h * i, "down_proj": i * h}
+
+
+def _bytes_per_weight(settings: Settings) -> float:
+    return settings.w_bits / 8 + (4 / settings.group_size if settings.group_size else 0.0)
+
+
+def _sparsify(stage: Stage, model: Model, settings: Settings, effect: dict, bw: float) -> Stage:
+    s = effect["sparsity"]
+    kept = 1 - s
+    pattern = effect["pattern"]
+    meta_bits = 2 if pattern == "n:m" else (1 / kept if pattern == "unstructured" and kept else 0)
+    per_weight = _bytes_per_weight(settings)
+    elements = _weight_elements(model, settings)
+    rows = []
+    for r in stage.layers:
+        if r[0] in elements:
+            count_w = elements[r[0]]
+            if model.num_local_experts and r[0] in MLP:  # only the experts this step touches are read
+                tokens = settings.batch * (settings.seq_len if stage.name == "prefill" else 1)
+                count_w *= expected_experts(model.num_local_experts, model.num_experts_per_tok, tokens)
+            w = count_w * per_weight
+            new_w = count_w * kept * (per_weight + meta_bits / 8)
+            ops = r[2] if pattern == "unstructured" else r[2] * kept
+            r = _row(r, ops=ops, byts=max(r[3] - w, 0.0) + new_w, bw=bw)
+        rows.append(r)
+    return _restage(stage, rows, bw)
+
+
+def _step_with_tokens(model: Model, hardware: Hardware, settings: Settings, tokens: int) -> Stage:
+    """One target forward pass over `tokens` new tokens per sequence against a context of seq_len."""
+    plan = _plan(model, hardware, settings)
+    return _stage(plan, "verify", tokens, settings.seq_len + tokens - 1)
+
+
+def baseline(model: Model, hardware: Hardware, settings: Settings) -> Outcome:
+    result = analyze(model, hardware, replace(settings, stage="all"))
+    return Outcome(result.prefill, result.decode, result.decode.time_s, result.memory, result.notes)
+
+
+def apply_effect(model: Model, hardware: Hardware, settings: Settings, effect: dict, *,
+                 draft: Model | None = None, student: Model | None = None,
+                 host_bandwidth: float | None = None) -> Outcome:
+    """The run with a method's effect applied (see the module docstring for each kind's formula)."""
+    kind = effect.get("kind")
+    settings = replace(settings, stage="all")
+    bw = float(hardware.memory_bandwidth)
+    if kind == "none":
+        raise CalculatorError(f"effect kind none cannot be modelled: {effect.get('reason', '')}")
+    if kind == "quantization":
+        fmt = {}
+        for key, prefix in (("weights", "w"), ("activations", "a"), ("kv_cache", "kv")):
+            part = effect.get(key) or {}
+            fmt[f"{prefix}_bits"] = part.get("bits", 16)
+        group = (effect.get("weights") or {}).get("group_size")
+        kv_group = (effect.get("kv_cache") or {}).get("group_size")
+        return baseline(model, hardware, replace(settings, **fmt, group_size=group, kv_group_size=kv_group))
+    if kind == "data_format":
+        name = str(effect.get("format", "")).lower()
+        number_format = "int" if name.startswith("int") else "fp"
+        w = effect.get("weights_bits") or 16
+        a = effect.get("activations_bits") or 16
+        return baseline(model, hardware, replace(settings, w_bits=w, a_bits=a, number_format=number_format))
+    if kind == "operator_fusion":
+        out = baseline(model, hardware, replace(settings, flash_attention=bool(effect.get("flash_attention"))))
+        if effect.get("fused_elementwise"):
+            pre = _restage(out.prefill, [_row(r, byts=0.0, bw=bw) if r[0] in ELEMENTWISE else r
+                                         for r in out.prefill.layers], bw)
+            dec = _restage(out.decode, [_row(r, byts=0.0, bw=bw) if r[0] in ELEMENTWISE else r
+                                        for r in out.decode.layers], bw)
+            out = Outcome(pre, dec, dec.time_s, out.memory, out.notes)
+        return out
+    if kind == "distillation" and student is not None:
+        return baseline(student, hardware, settings)
+    if kind == "moe":
+        experts, top_k = int(effect["experts"]), int(effect["top_k"])
+        if model.num_local_experts:
+            raise CalculatorError(f"model {model.id} is already a mixture of experts")
+        width = max(1, model.intermediate_size // experts)
+        moe = replace(model, architecture="mixtral", num_local_experts=experts, num_experts_per_tok=top_k,
+                      intermediate_size=width)
+        return baseline(moe, hardware, settings)
+    if kind == "kv_compression":
+        base = baseline(model, hardware, settings)
+        kept = max(1, round(effect["kv_kept"] * settings.seq_len))
+        short = analyze(model, hardware, replace(settings, seq_len=kept, stage="decode"))
+        memory = Memory(base.memory.weights_bytes, base.memory.kv_cache_bytes * kept / settings.seq_len,
+                        base.memory.activations_bytes, base.memory.capacity_bytes)
+        return Outcome(base.prefill, short.decode, short.decode.time_s, memory, base.notes)
+
+    base = baseline(model, hardware, settings)
+    prefill, decode, memory = base.prefill, base.decode, base.memory
+    notes = list(base.notes)
+    if kind == "sparsity":
+        kept = 1 - effect["sparsity"]
+        prefill = _sparsify(prefill, model, settings, effect, bw)
+        decode = _sparsify(decode, model, settings, effect, bw)
+        memory = Memory(memory.weights_bytes * kept, memory.kv_cache_bytes, memory.activations_bytes,
+                        memory.capacity_bytes)
+    elif kind in ("low_rank", "distillation"):
+        kept = effect.get("params_kept")
+        if kept is None:
+            raise CalculatorError("distillation needs a student model or params_kept")
+        prefill = _scale_rows(prefill, LINEAR, kept, bw)
+        decode = _scale_rows(decode, LINEAR, kept, bw)
+        memory = Memory(memory.weights_bytes * kept, memory.kv_cache_bytes, memory.activations_bytes,
+                        memory.capacity_bytes)
+    elif kind == "early_exit":
+        depth = effect["average_depth"]
+        rows = [_row(r, count=r[1] * depth, bw=bw) if r[0] != "lm_head" else r for r in decode.layers]
+        decode = _restage(decode, rows, bw)
+    elif kind == "contextual_sparsity":
+        mlp, heads = effect.get("mlp_active"), effect.get("heads_active")
+        if mlp is not None:
+            decode = _scale_rows(decode, MLP, mlp, bw)
+        if heads is not None:
+            decode = _scale_rows(decode, HEADS, heads, bw)
+    elif kind == "offloading":
+        if not host_bandwidth:
+            raise CalculatorError(f"hardware {hardware.id} has no host link bandwidth for offloading")
+        extra = effect["offloaded"] * memory.weights_bytes / (host_bandwidth / 2)
+        notes.append(f"offloading adds {extra:.4g} s per decode step over the host link")
+        return Outcome(prefill, decode, decode.time_s + extra, memory, tuple(notes))
+    elif kind == "speculative":
+        g, acc = int(effect["draft_length"]), float(effect["acceptance_rate"])
+        verify = _step_with_tokens(model, hardware, settings, g + 1)
+        if draft is not None:
+            draft_step = analyze(draft, hardware, replace(settings, stage="decode")).decode.time_s
+        elif effect.get("draft_cost") is not None:
+            draft_step = effect["draft_cost"] * decode.time_s
+        else:
+            raise CalculatorError("speculative decoding needs a draft model or draft_cost")
+        per_token = (g * draft_step + verify.time_s) / expected_tokens_per_step(acc, g)
+        return Outcome(prefill, verify, per_token, memory, tuple(notes))
+    elif kind == "parallel_decoding":
+        tau = float(effect["tokens_per_step"])
+        step = _step_with_tokens(model, hardware, settings, math.ceil(tau))
+        extra = 1 + (effect.get("extra_ops") or 0.0)
+        if extra != 1:
+            step = _restage(step, [_row(r, ops=r[2] * extra, bw=bw) for r in step.layers], bw)
+        return Outcome(prefill, step, step.time_s / tau, memory, tuple(notes))
+    else:
+        raise CalculatorError(f"unknown effect kind {kind!r}; expected one of {', '.join(EFFECT_KINDS)}")
+    return Outcome(prefill, decode, decode.time_s, memory, tuple(notes))

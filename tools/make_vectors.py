@@ -1,0 +1,359 @@
+"""Write tests/js/vectors.json: inputs and the Python calculator's outputs, for the browser's maths.
+
+The live calculator (docs/assets/js/roofline.js) re-implements `calculator.analyze` in JavaScript;
+tests/js/roofline.test.mjs (``node --test tests/js/``) checks that it reproduces every number of
+this file to 1e-9 relative, and tests/site/test_vectors_current.py fails when the file no longer
+matches what this script would write (after a change to calculator/ or to the catalogue).
+
+    .venv/bin/python tools/make_vectors.py            # rewrite tests/js/vectors.json
+    .venv/bin/python tools/make_vectors.py --check    # exit 1 when it is stale
+
+The cases are deterministic (a fixed random seed): every catalogue model and device, every stage,
+the allowed bit-widths with and without group scales, integer and floating-point formats, fused
+attention, tensor parallelism, quantized vocabulary matrices, hand-made models and devices for the
+corners (explicit head_dim, biases, MQA on several devices, one-format devices), decode runs whose
+attention turns from memory- to compute-bound part-way (the split sum of `_sum_steps`), and inputs
+the calculator refuses (the JavaScript must throw the same one-line message).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "tests" / "js" / "vectors.json"
+SEED = 20240226
+
+MODEL_KEYS = ("id", "name", "family", "architecture", "hidden_size", "intermediate_size",
+              "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim",
+              "vocab_size", "max_position_embeddings", "tie_word_embeddings", "num_local_experts",
+              "num_experts_per_tok")
+HARDWARE_KEYS = ("id", "name", "memory_bandwidth_gb_s", "peak_tops", "memory_gib", "interconnect")
+
+BIT_PRESETS = ((16, 16, 16), (4, 16, 16), (3, 16, 16), (2, 16, 16), (1, 16, 16), (8, 8, 16),
+               (8, 8, 8), (4, 4, 4), (4, 8, 16), (4, 4, 16), (6, 6, 16), (5, 16, 16), (16, 16, 4),
+               (16, 16, 2), (16, 16, 8), (32, 32, 32), (16, 32, 16), (8, 16, 8), (6, 16, 16))
+
+
+def catalogue() -> dict:
+    """The catalogue exactly as the site publishes it (data/catalogue.json), trimmed to the fields
+    the calculator reads."""
+    from kb.exports import catalogue_json
+    from kb.load import load
+
+    kb = load(REPO)
+    if kb.problems:
+        raise SystemExit(f"the knowledge base has {len(kb.problems)} problem(s); run python -m kb check")
+    data = json.loads(catalogue_json(kb))
+    models = {k: {f: v[f] for f in MODEL_KEYS if f in v} for k, v in data["models"].items()}
+    hardware = {k: {f: v[f] for f in HARDWARE_KEYS if f in v} for k, v in data["hardware"].items()}
+    return {"models": models, "hardware": hardware}
+
+
+def _layers(stage) -> list:
+    return [[r.name, r.count, r.ops, r.bytes, r.time_s, r.bound, r.format] for r in stage.layers]
+
+
+def expect(result) -> dict:
+    """The numbers the JavaScript must reproduce."""
+    out = {
+        "model_parameters": result.model.parameters,
+        "formats": dict(result.formats),
+        "notes": list(result.notes),
+        "stages": {
+            name: {"layers": _layers(st), "ops": st.ops, "bytes": st.bytes, "time_s": st.time_s,
+                   "interconnect_bytes": st.interconnect_bytes}
+            for name, st in result.stages.items()
+        },
+        "memory": result.memory.to_dict(),
+        "generate": result.generate.to_dict() if result.generate is not None else None,
+    }
+    return out
+
+
+class _Builder:
+    def __init__(self, cat: dict):
+        from calculator import CalculatorError, Hardware, Model, Settings, analyze
+        from kb.catalogue import hardware_from_dict, model_from_dict
+
+        self.cat = cat
+        self.Error, self.Hardware, self.Model, self.Settings, self.analyze = (
+            CalculatorError, Hardware, Model, Settings, analyze)
+        self.models = {k: model_from_dict(v) for k, v in cat["models"].items()}
+        self.hardware = {k: hardware_from_dict(v) for k, v in cat["hardware"].items()}
+        self.cases: list[dict] = []
+        self.ids: set[str] = set()
+
+    def _inputs(self, model, hardware):
+        m = self.models[model] if isinstance(model, str) else self.Model(**model)
+        hw = self.hardware[hardware] if isinstance(hardware, str) else self.Hardware(**hardware)
+        return m, hw
+
+    def try_case(self, case_id: str, model, hardware, settings: dict, tags=()) -> bool:
+        """Add a valid case; False (nothing added) when the calculator refuses the inputs."""
+        try:
+            m, hw = self._inputs(model, hardware)
+            s = self.Settings(**settings)
+            result = self.analyze(m, hw, s)
+        except self.Error:
+            return False
+        self._add({"id": case_id, "model": model, "hardware": hardware, "settings": s.to_dict(),
+                   "tags": list(tags), "expect": expect(result)})
+        return True
+
+    def error_case(self, case_id: str, model, hardware, settings: dict) -> None:
+        """A case the calculator must refuse; its one-line message is the expectation."""
+        try:
+            m, hw = self._inputs(model, hardware)
+            s = self.Settings(**settings)
+            self.analyze(m, hw, s)
+        except self.Error as exc:
+            self._add({"id": case_id, "model": model, "hardware": hardware, "settings": settings,
+                       "tags": ["error"], "error": str(exc)})
+            return
+        raise AssertionError(f"{case_id}: expected a CalculatorError")
+
+    def _add(self, case: dict) -> None:
+        if case["id"] in self.ids:
+            raise AssertionError(f"duplicate case id {case['id']}")
+        self.ids.add(case["id"])
+        self.cases.append(case)
+
+
+def _random_settings(rng: random.Random) -> dict:
+    w, a, kv = rng.choice(BIT_PRESETS) if rng.random() < 0.8 else (
+        rng.choice((1, 2, 3, 4, 5, 6, 8, 16, 32)) for _ in range(3))
+    s = {
+        "stage": rng.choice(("all", "all", "prefill", "decode", "generate")),
+        "batch": rng.choice((1, 1, 2, 3, 8, 16, 64, 256)),
+        "seq_len": rng.choice((1, 2, 17, 128, 512, 1000, 2048, 2048, 4096, 8192, 32768)),
+        "gen_len": rng.choice((1, 2, 3, 16, 128, 128, 500, 1024)),
+        "w_bits": w, "a_bits": a, "kv_bits": kv,
+        "number_format": "fp" if rng.random() < 0.3 else "int",
+        "flash_attention": rng.random() < 0.5,
+        "tp": rng.choice((1, 1, 1, 2, 4, 8)),
+        "quantize_head": rng.random() < 0.15,
+    }
+    if w < 16 and rng.random() < 0.6:
+        s["group_size"] = rng.choice((32, 64, 128, 128, 1000))
+    if kv < 16 and rng.random() < 0.5:
+        s["kv_group_size"] = rng.choice((32, 64, 128))
+    return s
+
+
+CUSTOM_MODELS = {
+    "head-dim-explicit": dict(id="custom-head-dim", hidden_size=3072, intermediate_size=24576,
+                              num_hidden_layers=4, num_attention_heads=16, num_key_value_heads=16,
+                              head_dim=256, vocab_size=256000, tie_word_embeddings=True),
+    "mqa": dict(id="custom-mqa", hidden_size=2048, intermediate_size=8192, num_hidden_layers=3,
+                num_attention_heads=16, num_key_value_heads=1, vocab_size=50000),
+    "llama-biases": dict(id="custom-biased-llama", hidden_size=1024, intermediate_size=2816,
+                         num_hidden_layers=2, num_attention_heads=8, num_key_value_heads=2,
+                         vocab_size=32000, qkv_bias=True, o_bias=True, mlp_bias=True),
+    "opt-no-bias": dict(id="custom-opt", architecture="opt", hidden_size=768, intermediate_size=3072,
+                        num_hidden_layers=12, num_attention_heads=12, vocab_size=50272,
+                        max_position_embeddings=2048, qkv_bias=False, o_bias=False, mlp_bias=False),
+    "moe-all-experts": dict(id="custom-moe-dense", architecture="mixtral", hidden_size=1024,
+                            intermediate_size=2048, num_hidden_layers=2, num_attention_heads=8,
+                            num_key_value_heads=8, vocab_size=32000, num_local_experts=4,
+                            num_experts_per_tok=4),
+    "moe-many": dict(id="custom-moe-64", architecture="mixtral", hidden_size=2048,
+                     intermediate_size=1408, num_hidden_layers=4, num_attention_heads=16,
+                     num_key_value_heads=4, vocab_size=102400, num_local_experts=64,
+                     num_experts_per_tok=6, max_position_embeddings=4096),
+    "tiny": dict(id="custom-tiny", hidden_size=8, intermediate_size=8, num_hidden_layers=1,
+                 num_attention_heads=2, vocab_size=10),
+    "qwen-tied": dict(id="custom-qwen-tied", architecture="qwen2", hidden_size=896,
+                      intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
+                      num_key_value_heads=2, vocab_size=151936, tie_word_embeddings=True),
+}
+
+CUSTOM_HARDWARE = {
+    "int8-only": dict(id="custom-int8-only", memory_bandwidth=100e9, peak_ops={"int8": 50e12}),
+    "fp32-only": dict(id="custom-fp32-only", name="FP32 device", memory_bandwidth=51.2e9,
+                      peak_ops={"fp32": 2e12}, memory_bytes=64 * 2**30),
+    "ties": dict(id="custom-ties", memory_bandwidth=1e12, peak_ops={"int4": 8e14, "int8": 8e14},
+                 interconnect_bandwidth=400e9),
+    "fp-formats": dict(id="custom-fp-formats", memory_bandwidth=8e12,
+                       peak_ops={"fp4": 9e15, "fp6": 4.5e15, "fp8": 4.5e15, "fp16": 2.25e15,
+                                 "bf16": 2.25e15, "tf32": 1.1e15, "fp32": 80e12, "int8": 4.5e15},
+                       memory_bytes=192e9, interconnect_bandwidth=1.8e12),
+}
+
+
+def build() -> str:
+    """The text of tests/js/vectors.json."""
+    import calculator.core as core
+
+    cat = catalogue()
+    b = _Builder(cat)
+    rng = random.Random(SEED)
+    model_ids = sorted(cat["models"])
+    hw_ids = sorted(cat["hardware"])
+
+    # Hand-picked anchors: the survey's Table 1 setting and the issue's defaults.
+    b.try_case("table1-llama-2-7b-a6000", "llama-2-7b", "nvidia-a6000", {})
+    b.try_case("llama-2-7b-a6000-w4g128-flash", "llama-2-7b", "nvidia-a6000",
+               dict(w_bits=4, group_size=128, flash_attention=True))
+    b.try_case("llama-3.1-405b-h100-tp8", "llama-3.1-405b", "nvidia-h100-sxm",
+               dict(tp=8, batch=16, seq_len=8192, gen_len=512, w_bits=8, a_bits=8, number_format="fp"))
+
+    # Every model with every device at least once, under random settings.
+    k = 0
+    for model in model_ids:
+        made = 0
+        attempts = 0
+        while made < 14:
+            attempts += 1
+            if attempts > 500:
+                raise AssertionError(f"cannot make valid cases for {model}")
+            hw = hw_ids[k % len(hw_ids)] if made < 2 else rng.choice(hw_ids)
+            settings = _random_settings(rng)
+            if b.try_case(f"{model}-{made:02d}", model, hw, settings):
+                made += 1
+                k += 1
+
+    # Every device with every stage.
+    for hw in hw_ids:
+        for stage in ("prefill", "decode", "generate", "all"):
+            model = rng.choice(model_ids)
+            b.try_case(f"{hw}-{stage}", model, hw, dict(stage=stage, batch=rng.choice((1, 4, 32)),
+                                                          seq_len=rng.choice((512, 2048, 4096))))
+
+    # Hand-made models and devices.
+    for name, fields in CUSTOM_MODELS.items():
+        for j in range(6):
+            hw = rng.choice(hw_ids) if j % 2 else CUSTOM_HARDWARE[rng.choice(sorted(CUSTOM_HARDWARE))]
+            for _ in range(50):
+                if b.try_case(f"custom-{name}-{j}", fields, hw, _random_settings(rng), ("custom",)):
+                    break
+            else:
+                raise AssertionError(f"no valid case for custom model {name}")
+    for name, fields in CUSTOM_HARDWARE.items():
+        for j, model in enumerate(("llama-2-7b", "mixtral-8x7b", "opt-6.7b", "qwen2.5-7b")):
+            for _ in range(50):
+                if b.try_case(f"hw-{name}-{j}", model, fields, _random_settings(rng), ("custom",)):
+                    break
+            else:
+                raise AssertionError(f"no valid case for custom device {name}")
+    b.try_case("mqa-tp4-copies", CUSTOM_MODELS["mqa"], "nvidia-a100-80gb", dict(tp=4))
+    b.try_case("gen-len-1", "llama-2-13b", "nvidia-a100-40gb", dict(stage="generate", gen_len=1))
+    b.try_case("gen-len-2", "llama-2-70b", "nvidia-h100-sxm", dict(stage="generate", gen_len=2, tp=4))
+    b.try_case("seq-len-1", "mistral-7b", "nvidia-l4", dict(seq_len=1, gen_len=64))
+
+    # Decode runs whose attention turns compute-bound part-way: the split branch of _sum_steps.
+    branches = {"split": 0}
+    original = core._sum_steps
+
+    def counting(r0, r1, m, bw):
+        if m > 1 and not (r0[2] == r1[2] and r0[3] == r1[3]):
+            d0 = r0[2] / r0[7] - r0[3] / bw
+            d1 = r1[2] / r0[7] - r1[3] / bw
+            if (d0 < 0 < d1) or (d1 < 0 < d0):
+                branches["split"] += 1
+        return original(r0, r1, m, bw)
+
+    core._sum_steps = counting
+    try:
+        split = 0
+        for model in ("llama-3-70b", "llama-3.1-8b", "mistral-7b", "mixtral-8x7b", "qwen2.5-7b"):
+            for hw in ("intel-xeon-8480", "apple-m2-ultra", "nvidia-jetson-orin-nano", "nvidia-t4",
+                       "nvidia-rtx-4090", "nvidia-a100-80gb", "google-tpu-v4"):
+                for kv_bits in (1, 2, 4):
+                    for flash in (False, True):
+                        before = branches["split"]
+                        settings = dict(stage="generate", seq_len=1, gen_len=4096, kv_bits=kv_bits,
+                                        flash_attention=flash, batch=4)
+                        case_id = f"split-{model}-{hw}-kv{kv_bits}-{'flash' if flash else 'plain'}"
+                        ok = b.try_case(case_id, model, hw, settings, ("split",))
+                        if ok and branches["split"] == before:
+                            b.cases.pop()  # keep only the runs that really split
+                            b.ids.discard(case_id)
+                        elif ok:
+                            split += 1
+                        if split >= 12:
+                            break
+                    if split >= 12:
+                        break
+                if split >= 12:
+                    break
+            if split >= 12:
+                break
+    finally:
+        core._sum_steps = original
+    if split < 3:
+        raise AssertionError("found too few decode runs that cross the ridge point")
+
+    # Inputs the calculator refuses: the JavaScript must throw the same message.
+    tp_model = dict(id="custom-tp", hidden_size=768, intermediate_size=1000, num_hidden_layers=2,
+                    num_attention_heads=12, num_key_value_heads=4, vocab_size=1000)
+    errors = [
+        ("tp-heads", "llama-2-7b", "nvidia-a100-80gb", dict(tp=3)),
+        ("tp-intermediate", tp_model, "nvidia-a100-80gb", dict(tp=6)),
+        ("tp-kv-heads", dict(tp_model, intermediate_size=1200), "nvidia-a100-80gb", dict(tp=3)),
+        ("tp-no-link", "llama-2-7b", "nvidia-rtx-4090", dict(tp=2)),
+        ("batch-zero", "llama-2-7b", "nvidia-a6000", dict(batch=0)),
+        ("seq-negative", "llama-2-7b", "nvidia-a6000", dict(seq_len=-5)),
+        ("w-bits-7", "llama-2-7b", "nvidia-a6000", dict(w_bits=7)),
+        ("group-without-quant", "llama-2-7b", "nvidia-a6000", dict(group_size=128)),
+        ("kv-group-without-quant", "llama-2-7b", "nvidia-a6000", dict(kv_group_size=64)),
+        ("group-zero", "llama-2-7b", "nvidia-a6000", dict(w_bits=4, group_size=0)),
+        ("number-format", "llama-2-7b", "nvidia-a6000", dict(number_format="bf")),
+        ("stage", "llama-2-7b", "nvidia-a6000", dict(stage="train")),
+        ("arch", dict(CUSTOM_MODELS["tiny"], architecture="gpt2"), "nvidia-a6000", {}),
+        ("kv-heads", dict(CUSTOM_MODELS["tiny"], num_attention_heads=4, num_key_value_heads=3),
+         "nvidia-a6000", {}),
+        ("head-dim", dict(CUSTOM_MODELS["tiny"], num_attention_heads=3, num_key_value_heads=1),
+         "nvidia-a6000", {}),
+        ("moe-missing", dict(CUSTOM_MODELS["tiny"], architecture="mixtral"), "nvidia-a6000", {}),
+        ("moe-on-llama", dict(CUSTOM_MODELS["tiny"], num_local_experts=4, num_experts_per_tok=2),
+         "nvidia-a6000", {}),
+        ("moe-top-k", dict(CUSTOM_MODELS["moe-all-experts"], num_experts_per_tok=5), "nvidia-a6000", {}),
+        ("hw-empty", "llama-2-7b", dict(id="x", memory_bandwidth=1e9, peak_ops={}), {}),
+        ("hw-format", "llama-2-7b", dict(id="x", memory_bandwidth=1e9, peak_ops={"fp64": 1e12}), {}),
+        ("hw-bandwidth", "llama-2-7b", dict(id="x", memory_bandwidth=0, peak_ops={"fp16": 1e12}), {}),
+    ]
+    for case_id, model, hw, settings in errors:
+        b.error_case(f"error-{case_id}", model, hw, settings)
+
+    families = {cat["models"][m].get("family") for m in model_ids}
+    used = {c["model"] for c in b.cases if isinstance(c["model"], str)}
+    assert used == set(model_ids), set(model_ids) - used
+    assert {c["hardware"] for c in b.cases if isinstance(c["hardware"], str)} == set(hw_ids)
+    doc = {
+        "about": "Written by tools/make_vectors.py from calculator.analyze; do not edit by hand. "
+                 "Layer rows: [name, count, ops, bytes, time_s, bound, format].",
+        "families": sorted(f for f in families if f),
+        "catalogue": cat,
+        "cases": b.cases,
+    }
+    return json.dumps(doc, separators=(",", ":"), sort_keys=False, allow_nan=False) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 when the file is stale")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(REPO))
+    text = build()
+    if args.check:
+        current = OUT.read_text(encoding="utf-8") if OUT.exists() else ""
+        if current != text:
+            print(f"{OUT.relative_to(REPO)} is stale: run .venv/bin/python tools/make_vectors.py",
+                  file=sys.stderr)
+            return 1
+        return 0
+    OUT.write_text(text, encoding="utf-8")
+    cases = json.loads(text)["cases"]
+    errors = sum(1 for c in cases if "error" in c)
+    print(f"wrote {OUT.relative_to(REPO)}: {len(cases)} cases ({errors} refused inputs), "
+          f"{len(text) // 1024} KiB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

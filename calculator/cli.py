@@ -59,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--quantize-head", action="store_true",
                    help="also quantize embedding and lm_head (default: they stay 16-bit)")
     q.add_argument("--flash-attention", action="store_true", help="fused IO-aware causal attention")
-    q.add_argument("--method", metavar="ID", help="apply a KB method's effect (not available yet)")
+    q.add_argument("--method", metavar="ID", help="apply the effect of the knowledge-base entry ID")
     out = p.add_argument_group("output")
     out.add_argument("--format", choices=FORMATS_OUT, default="table")
     out.add_argument("--plot", metavar="FILE", help="also write the roofline plot as SVG to FILE")
@@ -115,10 +115,48 @@ def _settings(args) -> Settings:
     )
 
 
+_SETTINGS_EFFECTS = ("quantization", "data_format", "operator_fusion")
+
+
+def _settings_with(settings: Settings, effect: dict) -> Settings:
+    """Effects that are plain settings (bits, flash attention) go straight into the analysis."""
+    from dataclasses import replace
+
+    kind = effect.get("kind")
+    if kind == "none":
+        raise CalculatorError(f"this method's effect cannot be modelled: {effect.get('reason', '')}")
+    if kind == "quantization":
+        w, a, kv = (effect.get(k) or {} for k in ("weights", "activations", "kv_cache"))
+        return replace(settings, w_bits=w.get("bits", 16), a_bits=a.get("bits", 16), kv_bits=kv.get("bits", 16),
+                       group_size=w.get("group_size"), kv_group_size=kv.get("group_size"))
+    if kind == "data_format":
+        fmt = "int" if str(effect.get("format", "")).lower().startswith("int") else "fp"
+        return replace(settings, w_bits=effect.get("weights_bits") or 16,
+                       a_bits=effect.get("activations_bits") or 16, number_format=fmt)
+    if kind == "operator_fusion" and effect.get("flash_attention"):
+        return replace(settings, flash_attention=True)
+    return settings
+
+
+def _with_effect(result, model, hardware, settings, effect, catalogue):
+    """A row-level effect (sparsity, early exit, speculative, ...): its stages replace the plain ones."""
+    from calculator.effects import apply_effect
+    from calculator.result import Result
+    from kb.catalogue import load_model
+
+    extra = {}
+    for key in ("draft_model", "student"):
+        if effect.get(key):
+            extra["draft" if key == "draft_model" else "student"] = load_model(effect[key], catalogue)
+    out = apply_effect(model, hardware, settings, effect, **extra)
+    stages = {name: getattr(out, name) for name in result.stages}
+    note = f"method effect {effect['kind']}: time per generated token {out.decode_token_s:.6g} s"
+    return Result(model, hardware, settings, stages, out.memory, None, result.formats,
+                  result.notes + out.notes + (note,))
+
+
 def _run(argv) -> int:
     args = _parser().parse_args(argv)
-    if args.method:
-        raise _UsageError("--method is not available yet (method effects arrive with issue 5)")
     if args.model and args.config:
         raise _UsageError("give --model or --config, not both")
     if not (args.model or args.config):
@@ -143,7 +181,15 @@ def _run(argv) -> int:
         from dataclasses import replace
 
         hardware = replace(hardware, memory_bandwidth=args.memory_bandwidth * 1e9)
+    method = None
+    if args.method:
+        from kb.catalogue import load_effect
+
+        method = (args.method, load_effect(args.method, args.catalogue))
+        settings = _settings_with(settings, method[1])
     result = analyze(model, hardware, settings)
+    if method and method[1].get("kind") not in _SETTINGS_EFFECTS:
+        result = _with_effect(result, model, hardware, settings, method[1], args.catalogue)
 
     if args.plot:
         from calculator.svg import to_svg

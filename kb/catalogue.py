@@ -21,6 +21,7 @@ __all__ = [
     "UnknownIdError",
     "hardware_from_dict",
     "hardware_ids",
+    "load_effect",
     "load_hardware",
     "load_model",
     "model_from_dict",
@@ -149,3 +150,21 @@ def load_hardware(hardware_id: str, root: str | None = None) -> Hardware:
     """The device of kb/hardware/<hardware_id>.yaml (or `root`/hardware/); UnknownIdError if none."""
     data, path = _read(root, "hardware", "hardware", hardware_id)
     return hardware_from_dict(data, path)
+
+
+def load_effect(method_id: str, root: str | None = None) -> dict:
+    """The `effect` mapping of method entry `method_id` (read without validation: `kb check` does that)."""
+    from pathlib import Path
+
+    base = Path(root or ROOT) / "methods"
+    found = sorted(base.rglob(f"{method_id}.yaml")) if _ID.match(str(method_id)) else []
+    if not found:
+        import difflib
+
+        ids = sorted(p.stem for p in base.rglob("*.yaml"))
+        raise UnknownIdError("method", str(method_id), difflib.get_close_matches(method_id, ids, n=3, cutoff=0.5))
+    data, path = _read(str(found[0].parent), "", "method", method_id)
+    effect = data.get("effect")
+    if not isinstance(effect, dict):
+        raise CatalogueError(f"{path}: no effect mapping")
+    return effect

@@ -127,7 +127,7 @@ def test_unknown_hardware_lists_close_matches(capsys):
         (["--group-size", "128"], "group_size needs w_bits below 16"),
         (["--tp", "3"], "does not divide"),
         (["--stage", "train"], "invalid choice"),
-        (["--method", "awq"], "not available yet"),
+        (["--method", "no-such-method"], "unknown method id"),
         (["--config", str(FIXTURES / "hf/toy-llama/config.json")], "not both"),
     ],
 )

@@ -146,10 +146,14 @@ def analyze_method(cat: Catalogue, method: Method) -> Analysis:
     if method.effect.kind == "none":
         result.reason = method.effect.reason
         return result
+    usable = [sc for sc in SCENARIOS if sc.model in cat.models and sc.hardware in cat.hardware]
+    if not usable:
+        result.reason = "the standard scenarios' models and devices are not in this catalogue"
+        return result
     try:
-        for sc in SCENARIOS:
+        for sc in usable:
             result.scenarios += scenario_rows(cat, method, sc)
-        result.plot = _plot(cat, method, SCENARIOS[0])
+        result.plot = _plot(cat, method, usable[0])
     except CalculatorError as exc:
         result.scenarios, result.reason = [], f"the calculator cannot apply this effect: {exc}"
     return result

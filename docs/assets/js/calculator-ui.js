@@ -1,0 +1,644 @@
+// The live calculator page (/calculator/): two configurations, A and B, side by side.
+//
+// Every change recomputes with roofline.js (the mirror of the Python calculator) and rewrites the
+// query string, so a link reproduces the page: A's keys plain (model, hardware, batch, ...), B's
+// with a `b_` prefix. Every number shown carries `data-output="<name>"` and the raw value in
+// `data-value`, which the browser tests compare with calculator.analyze.
+
+import { rooflineSvg } from "./chart.js";
+import { SITE_ROOT, bytesText, debounce, esc, loadData, number, seconds, si, writeQuery } from "./common.js";
+import { applyEffect, isModelled } from "./effects.js";
+import {
+  ALLOWED_BITS, STAGES, analyze, hardwareFromCatalogue, makeSettings, modelFromCatalogue,
+} from "./roofline.js";
+
+const CONFIGS = [
+  { id: "a", prefix: "", title: "A" },
+  { id: "b", prefix: "b_", title: "B" },
+];
+
+const BASE_DEFAULTS = {
+  model: "llama-2-7b",
+  hardware: "nvidia-a6000",
+  method: "",
+  stage: "all",
+  batch: 1,
+  seq_len: 2048,
+  gen_len: 128,
+  w_bits: 16,
+  a_bits: 16,
+  kv_bits: 16,
+  group_size: null,
+  kv_group_size: null,
+  number_format: "int",
+  flash: false,
+  tp: 1,
+  quantize_head: false,
+};
+// B starts as A with 4-bit weights in groups of 128, so the first view already compares something.
+const DEFAULTS = { a: BASE_DEFAULTS, b: { ...BASE_DEFAULTS, w_bits: 4, group_size: 128 } };
+
+// [key, label, kind]; `key` is the query-string name (B's carry the b_ prefix).
+const FIELDS = [
+  ["model", "Model", "select"],
+  ["hardware", "Device", "select"],
+  ["method", "Method", "select"],
+  ["stage", "Stage", "select"],
+  ["batch", "Batch (sequences)", "int"],
+  ["seq_len", "Prompt / context (tokens)", "int"],
+  ["gen_len", "Generated tokens", "int"],
+  ["tp", "Tensor-parallel devices", "int"],
+  ["w_bits", "Weight bits", "bits"],
+  ["a_bits", "Activation bits", "bits"],
+  ["kv_bits", "KV-cache bits", "bits"],
+  ["number_format", "Low-bit compute", "select"],
+  ["group_size", "Weight group size", "group"],
+  ["kv_group_size", "KV group size", "group"],
+  ["flash", "Fused (flash) attention", "bool"],
+  ["quantize_head", "Quantize embedding and lm_head", "bool"],
+];
+const KIND = Object.fromEntries(FIELDS.map(([key, , kind]) => [key, kind]));
+// Settings field -> form field, for the inputs a method decides.
+const SETTING_TO_FIELD = { flash_attention: "flash" };
+
+// Every number the page shows: data-output name -> value of an analysis (undefined: not shown).
+const OUTPUTS = {
+  "prefill.time_s": (r) => r.stages.prefill?.time_s,
+  "prefill.ops": (r) => r.stages.prefill?.ops,
+  "prefill.bytes": (r) => r.stages.prefill?.bytes,
+  "prefill.arithmetic_intensity": (r) => r.stages.prefill?.arithmetic_intensity,
+  "prefill.interconnect_bytes": (r) => (r.settings.tp > 1 ? r.stages.prefill?.interconnect_bytes : undefined),
+  "decode.time_s": (r) => r.stages.decode?.time_s,
+  "decode.ops": (r) => r.stages.decode?.ops,
+  "decode.bytes": (r) => r.stages.decode?.bytes,
+  "decode.arithmetic_intensity": (r) => r.stages.decode?.arithmetic_intensity,
+  "decode.interconnect_bytes": (r) => (r.settings.tp > 1 ? r.stages.decode?.interconnect_bytes : undefined),
+  "generate.ttft_s": (r) => r.generate?.ttft_s,
+  "generate.tpot_s": (r) => r.generate?.time_per_output_token_s,
+  "generate.e2e_latency_s": (r) => r.generate?.e2e_latency_s,
+  "generate.tokens_per_s": (r) => r.generate?.tokens_per_s,
+  "generate.decode_tokens_per_s": (r) => r.generate?.decode_tokens_per_s,
+  "generate.decode_time_s": (r) => r.generate?.decode_time_s,
+  "generate.kv_cache_bytes_end": (r) => r.generate?.kv_cache_bytes_end,
+  "generate.memory_end_bytes": (r) => r.generate?.memory_end_bytes,
+  "memory.weights_bytes": (r) => r.memory.weights_bytes,
+  "memory.kv_cache_bytes": (r) => r.memory.kv_cache_bytes,
+  "memory.activations_bytes": (r) => r.memory.activations_bytes,
+  "memory.total_bytes": (r) => r.memory.total_bytes,
+  "memory.capacity_bytes": (r) => r.memory.capacity_bytes || undefined,
+  "model.parameters": (r) => r.model.parameters,
+};
+
+const rate = (v) => `${number(v)} tok/s`;
+const intensity = (v) => `${number(v)} ops/B`;
+
+// [output, label, formatter, better] for the key figures and the A/B comparison.
+const FIGURES = [
+  ["generate.ttft_s", "Time to first token", seconds, "lower"],
+  ["generate.tpot_s", "Time per output token", seconds, "lower"],
+  ["generate.tokens_per_s", "Throughput (end to end)", rate, "higher"],
+  ["generate.decode_tokens_per_s", "Decode throughput", rate, "higher"],
+  ["generate.e2e_latency_s", "End-to-end latency", seconds, "lower"],
+  ["prefill.time_s", "Prefill time", seconds, "lower"],
+  ["prefill.ops", "Prefill OPs", (v) => si(v), "lower"],
+  ["prefill.bytes", "Prefill DRAM traffic", bytesText, "lower"],
+  ["prefill.arithmetic_intensity", "Prefill intensity", intensity, null],
+  ["prefill.interconnect_bytes", "Prefill link traffic", bytesText, "lower"],
+  ["decode.time_s", "Decode step", seconds, "lower"],
+  ["decode.ops", "Decode-step OPs", (v) => si(v), "lower"],
+  ["decode.bytes", "Decode-step DRAM traffic", bytesText, "lower"],
+  ["decode.arithmetic_intensity", "Decode intensity", intensity, null],
+  ["decode.interconnect_bytes", "Decode link traffic", bytesText, "lower"],
+];
+const COMPARED = ["generate.ttft_s", "generate.tpot_s", "generate.tokens_per_s", "prefill.time_s",
+  "decode.time_s", "memory.total_bytes"];
+const LABELS = Object.fromEntries(FIGURES.map(([key, label, fmt, better]) => [key, { label, fmt, better }]));
+LABELS["memory.total_bytes"] = { label: "Memory per device", fmt: bytesText, better: "lower" };
+
+const STAGE_TEXT = {
+  all: "all (prefill, decode, generate)",
+  prefill: "prefill",
+  decode: "decode (one step)",
+  generate: "generate (request summary)",
+};
+
+function output(key, value, text, tag = "span", extra = "") {
+  if (value === undefined) return "";
+  const raw = value === null ? "" : String(value);
+  return `<${tag} data-output="${key}" data-value="${raw}"${extra}>${esc(text)}</${tag}>`;
+}
+
+// ------------------------------------------------------------------------------ state <-> URL
+
+function parseInt10(text) {
+  return /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
+}
+
+function readState(params, cfg, known, notes) {
+  const state = { ...DEFAULTS[cfg.id] };
+  if (!known.models.has(state.model)) state.model = known.models.keys().next().value;
+  if (!known.devices.has(state.hardware)) state.hardware = known.devices.keys().next().value;
+  for (const [key, label, kind] of FIELDS) {
+    const raw = params.get(cfg.prefix + key);
+    if (raw === null) continue;
+    const bad = () => notes.push(`${cfg.title}: ignored ${cfg.prefix}${key}=${raw} (${label.toLowerCase()})`);
+    if (key === "model" || key === "hardware" || key === "method") {
+      const table = { model: known.models, hardware: known.devices, method: known.methods }[key];
+      if (raw === "" && key === "method") state.method = "";
+      else if (table.has(raw)) state[key] = raw;
+      else bad();
+    } else if (key === "stage") {
+      if (STAGES.includes(raw)) state.stage = raw; else bad();
+    } else if (key === "number_format") {
+      if (raw === "int" || raw === "fp") state.number_format = raw; else bad();
+    } else if (kind === "bool") {
+      if (raw === "1" || raw === "0") state[key] = raw === "1"; else bad();
+    } else if (kind === "group") {
+      const n = parseInt10(raw);
+      if (raw === "" || raw === "none") state[key] = null;
+      else if (n > 0) state[key] = n;
+      else bad();
+    } else if (kind === "bits") {
+      const n = parseInt10(raw);
+      if (ALLOWED_BITS.includes(n)) state[key] = n; else bad();
+    } else {
+      const n = parseInt10(raw);
+      if (n > 0) state[key] = n; else bad();
+    }
+  }
+  return state;
+}
+
+function writeState(params, cfg, state) {
+  for (const [key, , kind] of FIELDS) {
+    const value = state[key];
+    let text;
+    if (kind === "bool") text = value ? "1" : "0";
+    else if (value === null || value === undefined) text = kind === "group" ? "none" : "";
+    else text = String(value);
+    if (key === "method" && !text) continue;
+    params.set(cfg.prefix + key, text);
+  }
+}
+
+// ------------------------------------------------------------------------------ the page
+
+function effectSummary(effect) {
+  switch (effect.kind) {
+    case "quantization": {
+      const w = effect.weights?.bits ?? 16, a = effect.activations?.bits ?? 16, kv = effect.kv_cache?.bits ?? 16;
+      const g = effect.weights?.group_size ? ` g${effect.weights.group_size}` : "";
+      return `W${w}A${a}${kv !== 16 ? `KV${kv}` : ""}${g}`;
+    }
+    case "data_format":
+      return `${effect.format}, W${effect.weights_bits || 16}A${effect.activations_bits || 16}`;
+    case "operator_fusion":
+      return effect.flash_attention ? "fused attention" : "fused kernels";
+    default:
+      return effect.kind.replace(/_/g, " ");
+  }
+}
+
+function optionsHtml(items, selected) {
+  return items.map(([value, text]) => `<option value="${esc(value)}"${value === selected ? " selected" : ""}>`
+    + `${esc(text)}</option>`).join("");
+}
+
+function grouped(entries, groupOf, textOf) {
+  const groups = new Map();
+  for (const [id, item] of entries) {
+    const g = groupOf(item);
+    if (!groups.has(g)) groups.set(g, []);
+    groups.get(g).push(`<option value="${esc(id)}">${esc(textOf(item))}</option>`);
+  }
+  return [...groups].map(([g, opts]) => `<optgroup label="${esc(g)}">${opts.join("")}</optgroup>`).join("");
+}
+
+function formHtml(cfg, known) {
+  const id = (key) => `kbc-${cfg.id}-${key}`;
+  const parts = [];
+  for (const [key, label, kind] of FIELDS) {
+    let control;
+    if (key === "model") {
+      control = `<select id="${id(key)}" name="${key}">${grouped(known.models,
+        (m) => m.family || m.architecture, (m) => `${m.name} (${si(m.parameters)} params)`)}</select>`;
+    } else if (key === "hardware") {
+      control = `<select id="${id(key)}" name="${key}">${grouped(known.devices,
+        (d) => d.vendor || "Other", (d) => (d.memory_bytes ? `${d.name} (${number(d.memory_bytes / 2 ** 30)} GiB)` : d.name))}</select>`;
+    } else if (key === "method") {
+      const applied = [], notYet = [];
+      for (const [mid, m] of known.methods) {
+        const opt = `<option value="${esc(mid)}">${esc(m.name)} (${esc(effectSummary(m.effect))})</option>`;
+        (isModelled(m.effect) ? applied : notYet).push(opt);
+      }
+      control = `<select id="${id(key)}" name="${key}"><option value="">none (plain settings)</option>`
+        + `<optgroup label="Applied in the browser">${applied.join("")}</optgroup>`
+        + `<optgroup label="Not modelled in the browser yet">${notYet.join("")}</optgroup></select>`;
+    } else if (key === "stage") {
+      control = `<select id="${id(key)}" name="${key}">${optionsHtml(STAGES.map((s) => [s, STAGE_TEXT[s]]))}</select>`;
+    } else if (key === "number_format") {
+      control = `<select id="${id(key)}" name="${key}">${optionsHtml([["int", "integer (INT8, INT4)"],
+        ["fp", "floating point (FP8, FP6, FP4)"]])}</select>`;
+    } else if (kind === "bits") {
+      control = `<select id="${id(key)}" name="${key}">${optionsHtml(ALLOWED_BITS.map((b) => [String(b), String(b)]))}</select>`;
+    } else if (kind === "bool") {
+      parts.push(`<div class="kbc-field kbc-check"><input type="checkbox" id="${id(key)}" name="${key}">`
+        + `<label for="${id(key)}">${esc(label)}</label></div>`);
+      continue;
+    } else {
+      const placeholder = kind === "group" ? ' placeholder="none"' : "";
+      control = `<input type="number" inputmode="numeric" min="1" step="1" id="${id(key)}" name="${key}"${placeholder}>`;
+    }
+    parts.push(`<div class="kbc-field kbc-field-${key}"><label for="${id(key)}">${esc(label)}</label>${control}</div>`);
+  }
+  return `<form class="kbc-form" data-config="${cfg.id}" autocomplete="off" novalidate>${parts.join("")}</form>`;
+}
+
+function sectionHtml(cfg, known) {
+  return `<section class="kbc-config" data-config="${cfg.id}" aria-labelledby="kbc-${cfg.id}-title">`
+    + `<h2 id="kbc-${cfg.id}-title" class="kbc-title">Configuration ${cfg.title}</h2>`
+    + formHtml(cfg, known)
+    + `<div class="kbc-method" data-role="method" hidden></div>`
+    + `<div class="kbc-results" data-role="results"></div>`
+    + `</section>`;
+}
+
+// ------------------------------------------------------------------------------ one analysis
+
+function baseFields(state) {
+  return {
+    stage: state.stage,
+    batch: state.batch,
+    seq_len: state.seq_len,
+    gen_len: state.gen_len,
+    w_bits: state.w_bits,
+    a_bits: state.a_bits,
+    kv_bits: state.kv_bits,
+    group_size: state.group_size,
+    kv_group_size: state.kv_group_size,
+    number_format: state.number_format,
+    flash_attention: state.flash,
+    tp: state.tp,
+    quantize_head: state.quantize_head,
+  };
+}
+
+/** {result, error, effect, fields} for one configuration's state. */
+function evaluate(state, known) {
+  const method = state.method ? known.methods.get(state.method) : null;
+  let fields = baseFields(state);
+  let effect = { modelled: true, keys: [], notes: [] };
+  if (method) {
+    effect = applyEffect(fields, method.effect);
+    fields = effect.settings;
+  }
+  // Group scales exist only for quantized values: a 16-bit tensor ignores its group size.
+  if (!(fields.w_bits < 16)) fields.group_size = null;
+  if (!(fields.kv_bits < 16)) fields.kv_group_size = null;
+  try {
+    const settings = makeSettings(fields);
+    let result = analyze(known.models.get(state.model), known.devices.get(state.hardware), settings);
+    if (effect.transform) result = effect.transform(result);
+    return { result, error: null, effect, method, fields };
+  } catch (err) {
+    return { result: null, error: err.message || String(err), effect, method, fields };
+  }
+}
+
+function figuresHtml(result) {
+  const items = [];
+  for (const [key, label, fmt] of FIGURES) {
+    const value = OUTPUTS[key](result);
+    if (value === undefined) continue;
+    const text = value === null ? "n/a" : fmt(value);
+    items.push(`<div class="kbc-figure"><dt>${esc(label)}</dt>${output(key, value, text, "dd")}</div>`);
+  }
+  return `<dl class="kbc-figures">${items.join("")}</dl>`;
+}
+
+function memoryHtml(result) {
+  const m = result.memory;
+  const cap = m.capacity_bytes;
+  const scale = Math.max(cap || 0, m.total_bytes, result.generate ? result.generate.memory_end_bytes : 0);
+  const pct = (v) => `${(100 * v / scale).toFixed(2)}%`;
+  const per = result.settings.tp > 1 ? ` per device (${result.settings.tp} devices)` : " per device";
+  const fits = m.fits === null ? "capacity unknown" : m.fits ? "fits" : "does not fit";
+  let end = "";
+  if (result.generate) {
+    const g = result.generate;
+    end = `<li>After ${g.gen_len} generated tokens: KV cache `
+      + `${output("generate.kv_cache_bytes_end", g.kv_cache_bytes_end, bytesText(g.kv_cache_bytes_end))}, total `
+      + `${output("generate.memory_end_bytes", g.memory_end_bytes, bytesText(g.memory_end_bytes))}`
+      + `${g.fits_end === false ? " (does not fit)" : ""}</li>`;
+  }
+  const capText = cap ? ` of ${output("memory.capacity_bytes", cap, bytesText(cap))}` : "";
+  return `<div class="kbc-memory"><h3>Memory${esc(per)}</h3>`
+    + `<div class="kbc-bar" role="img" aria-label="weights, KV cache and activations against the device memory">`
+    + `<span class="kbc-bar-w" style="width:${pct(m.weights_bytes)}"></span>`
+    + `<span class="kbc-bar-kv" style="width:${pct(m.kv_cache_bytes)}"></span>`
+    + `<span class="kbc-bar-act" style="width:${pct(m.activations_bytes)}"></span>`
+    + (cap ? `<span class="kbc-bar-cap" style="left:${pct(cap)}"></span>` : "")
+    + `</div><ul class="kbc-memory-list">`
+    + `<li><span class="kbc-key kbc-key-w"></span>Weights ${output("memory.weights_bytes", m.weights_bytes, bytesText(m.weights_bytes))}</li>`
+    + `<li><span class="kbc-key kbc-key-kv"></span>KV cache at ${result.settings.seq_len} tokens `
+    + `${output("memory.kv_cache_bytes", m.kv_cache_bytes, bytesText(m.kv_cache_bytes))}</li>`
+    + `<li><span class="kbc-key kbc-key-act"></span>Peak prefill activations `
+    + `${output("memory.activations_bytes", m.activations_bytes, bytesText(m.activations_bytes))}</li>`
+    + `<li><strong>Total ${output("memory.total_bytes", m.total_bytes, bytesText(m.total_bytes))}</strong>`
+    + `${capText}: <span class="kbc-fit kbc-fit-${m.fits === false ? "no" : "yes"}" data-output="memory.fits" `
+    + `data-value="${m.fits}">${fits}</span></li>${end}</ul></div>`;
+}
+
+function layersHtml(result) {
+  const out = [];
+  for (const [name, stage] of Object.entries(result.stages)) {
+    const rows = stage.layers.map((r) => {
+      const total = r.count * r.time_s;
+      const share = stage.time_s ? total / stage.time_s : 0;
+      const key = `${name}.layers.${r.name}`;
+      const intensityText = r.bound === "interconnect" ? "link" : number(r.arithmetic_intensity);
+      return `<tr data-layer="${esc(r.name)}"><th scope="row">${esc(r.name)}</th>`
+        + `<td>${r.count}</td>`
+        + output(`${key}.ops`, r.ops, si(r.ops), "td")
+        + output(`${key}.bytes`, r.bytes, si(r.bytes), "td")
+        + `<td>${intensityText}</td>`
+        + output(`${key}.time_s`, r.time_s, seconds(r.time_s), "td")
+        + `<td><span class="kbc-share" style="--share:${(100 * share).toFixed(1)}%">${(100 * share).toFixed(1)}%</span></td>`
+        + `<td class="kbc-bound kbc-${r.bound}">${r.bound} <small>${esc(r.format)}</small></td></tr>`;
+    }).join("");
+    out.push(`<div class="kbc-table-wrap"><table class="kbc-layers" data-stage="${name}">`
+      + `<caption>${name === "prefill" ? `Prefill: ${result.settings.batch} × ${result.settings.seq_len} tokens`
+        : `Decode: one token per sequence against ${result.settings.seq_len} cached`}</caption>`
+      + "<thead><tr><th scope=\"col\">Layer</th><th scope=\"col\" title=\"occurrences\">×</th>"
+      + "<th scope=\"col\">OPs</th><th scope=\"col\">Bytes</th><th scope=\"col\">OPs/byte</th>"
+      + "<th scope=\"col\">Time (each)</th><th scope=\"col\">Share</th><th scope=\"col\">Bound</th></tr></thead>"
+      + `<tbody>${rows}</tbody><tfoot><tr><th scope="row">Total</th><td></td>`
+      + `<td>${esc(si(stage.ops))}</td><td>${esc(si(stage.bytes))}</td><td>${esc(number(stage.arithmetic_intensity))}</td>`
+      + `<td>${esc(seconds(stage.time_s))}</td><td>100%</td><td></td></tr></tfoot></table></div>`);
+  }
+  if (!out.length) {
+    return '<p class="kbc-hint">Per-layer tables are shown for the stages prefill, decode and all.</p>';
+  }
+  return out.join("");
+}
+
+function resultsHtml(cfg, ev, known) {
+  if (ev.error) {
+    return `<p class="kbc-error" role="alert" data-role="error">${esc(ev.error)}</p>`;
+  }
+  const r = ev.result;
+  const notes = r.notes.map((n) => `<li>${esc(n)}</li>`).join("");
+  const hw = r.hardware;
+  const link = r.settings.tp > 1 && hw.interconnect_name ? `, ${hw.interconnect_name}` : "";
+  return `<p class="kbc-summary">${esc(r.model.name)} (${output("model.parameters", r.model.parameters,
+    `${si(r.model.parameters)} parameters`)}) on ${esc(hw.name)}${r.settings.tp > 1 ? ` × ${r.settings.tp}${esc(link)}` : ""}; `
+    + `linear layers at ${esc(r.formats.linear)} ${esc(si(hw.peaks[r.formats.linear]))}OPS, `
+    + `${esc(si(hw.memory_bandwidth))}B/s.</p>`
+    + (notes ? `<ul class="kbc-notes">${notes}</ul>` : "")
+    + figuresHtml(r)
+    + memoryHtml(r)
+    + `<figure class="kbc-figure-chart">${rooflineSvg(r, `Roofline of configuration ${cfg.title}: `
+      + `${r.model.name} on ${hw.name}`)}<figcaption>Each layer is a point at its arithmetic intensity and `
+      + "attainable OPs/s; the lines are the device's memory slope and compute ceilings. Hover a point for its "
+      + "name.</figcaption></figure>"
+    + layersHtml(r);
+}
+
+function methodHtml(ev) {
+  if (!ev.method) return "";
+  const m = ev.method;
+  const url = new URL(m.url, SITE_ROOT).pathname;
+  const notes = ev.effect.notes.map((n) => `<li>${esc(n)}</li>`).join("");
+  const head = ev.effect.modelled
+    ? `<strong>${esc(m.name)}</strong> applied: ${esc(effectSummary(m.effect))}.`
+    : `<strong>${esc(m.name)}</strong> (${esc(m.effect.kind.replace(/_/g, " "))}): not modelled in the browser yet.`;
+  const basis = m.effect.basis ? ` <span class="kbc-basis">${esc(m.effect.basis)}</span>` : "";
+  return `<p>${head}${basis} <a href="${esc(url)}">About ${esc(m.name)}</a></p>${notes ? `<ul>${notes}</ul>` : ""}`;
+}
+
+function comparisonHtml(evs) {
+  const [a, b] = evs;
+  const rows = [];
+  if (a.result && b.result) {
+    for (const key of COMPARED) {
+      const va = OUTPUTS[key](a.result), vb = OUTPUTS[key](b.result);
+      if (va === undefined || vb === undefined || va === null || vb === null) continue;
+      const { label, fmt, better } = LABELS[key];
+      let verdict = "same";
+      if (va !== vb && va > 0 && vb > 0) {
+        const bBetter = better === "higher" ? vb > va : vb < va;
+        const factor = better === "higher" ? Math.max(va, vb) / Math.min(va, vb) : Math.max(va, vb) / Math.min(va, vb);
+        const word = key.startsWith("memory") ? (bBetter ? "smaller" : "larger")
+          : bBetter ? (better === "higher" ? "higher" : "faster") : (better === "higher" ? "lower" : "slower");
+        verdict = `B ${number(factor)}× ${word}`;
+      }
+      rows.push(`<tr data-compare="${key}"><th scope="row">${esc(label)}</th><td>${esc(fmt(va))}</td>`
+        + `<td>${esc(fmt(vb))}</td><td data-value="${vb / va}">${esc(verdict)}</td></tr>`);
+    }
+  }
+  if (!rows.length) return "";
+  return `<table class="kbc-compare"><caption>B against A</caption><thead><tr><th scope="col">Metric</th>`
+    + `<th scope="col">A</th><th scope="col">B</th><th scope="col">B vs A</th></tr></thead>`
+    + `<tbody>${rows.join("")}</tbody></table>`;
+}
+
+// ------------------------------------------------------------------------------ mount
+
+async function loadKnown() {
+  const [catalogue, methodsDoc] = await Promise.all([loadData("catalogue.json"), loadData("methods.json")]);
+  const known = { models: new Map(), devices: new Map(), methods: new Map(), skipped: [] };
+  const byName = (x, y) => x[1].name.localeCompare(y[1].name, "en", { numeric: true });
+  const models = [], devices = [];
+  for (const [id, data] of Object.entries(catalogue.models || {})) {
+    try {
+      const m = modelFromCatalogue(data);
+      models.push([id, { ...m, family: data.family || "" }]);
+    } catch (err) {
+      known.skipped.push(`model ${id}: ${err.message}`);
+    }
+  }
+  for (const [id, data] of Object.entries(catalogue.hardware || {})) {
+    try {
+      const d = hardwareFromCatalogue(data);
+      devices.push([id, { ...d, vendor: data.vendor || "" }]);
+    } catch (err) {
+      known.skipped.push(`hardware ${id}: ${err.message}`);
+    }
+  }
+  models.sort((x, y) => (x[1].family || "").localeCompare(y[1].family || "") || x[1].parameters - y[1].parameters);
+  devices.sort((x, y) => (x[1].vendor || "").localeCompare(y[1].vendor || "") || byName(x, y));
+  for (const [id, m] of models) known.models.set(id, m);
+  for (const [id, d] of devices) known.devices.set(id, d);
+  const methods = (methodsDoc.methods || []).filter((m) => m.effect).map((m) => [m.id, m]);
+  methods.sort(byName);
+  for (const [id, m] of methods) known.methods.set(id, m);
+  if (!known.models.size || !known.devices.size) throw new Error("the catalogue has no models or no devices");
+  return known;
+}
+
+export function mount(root) {
+  const path = location.pathname;
+  let alive = true;
+  root.setAttribute("aria-busy", "true");
+  const fail = (err) => {
+    if (!alive) return;
+    root.removeAttribute("aria-busy");
+    root.innerHTML = `<p class="kbc-error" role="alert">The calculator could not start: ${esc(err.message || err)}. `
+      + "It needs data/catalogue.json and data/methods.json from this site.</p>";
+  };
+  loadKnown().then((known) => {
+    if (alive) start(root, known, () => alive && location.pathname === path);
+  }).catch(fail);
+  return () => {
+    alive = false;
+  };
+}
+
+function start(root, known, stillHere) {
+  const params = new URLSearchParams(location.search);
+  const urlNotes = [];
+  const state = {};
+  for (const cfg of CONFIGS) state[cfg.id] = readState(params, cfg, known, urlNotes);
+
+  root.removeAttribute("aria-busy");
+  root.classList.add("kbc-ready");
+  root.innerHTML = `<div class="kbc-toolbar">`
+    + `<button type="button" class="md-button" data-action="copy-link">Copy link</button>`
+    + `<button type="button" class="md-button" data-action="a-to-b">Copy A to B</button>`
+    + `<button type="button" class="md-button" data-action="swap">Swap A and B</button>`
+    + `<button type="button" class="md-button" data-action="reset">Reset</button>`
+    + `<span class="kbc-status" data-role="status" aria-live="polite"></span></div>`
+    + (urlNotes.length || known.skipped.length
+      ? `<ul class="kbc-notes" data-role="url-notes">${[...urlNotes, ...known.skipped].map((n) => `<li>${esc(n)}</li>`).join("")}</ul>` : "")
+    + `<div class="kbc-compare-wrap" data-role="compare" aria-live="polite"></div>`
+    + `<div class="kbc-columns">${CONFIGS.map((cfg) => sectionHtml(cfg, known)).join("")}</div>`
+    + `<p class="kbc-timing" data-role="timing"></p>`;
+
+  const sections = Object.fromEntries(CONFIGS.map((cfg) => [cfg.id, root.querySelector(`section[data-config="${cfg.id}"]`)]));
+  const evs = {};
+  const status = root.querySelector('[data-role="status"]');
+
+  const saveUrl = debounce(() => {
+    if (!stillHere() || !root.isConnected) return;
+    const out = new URLSearchParams();
+    for (const cfg of CONFIGS) writeState(out, cfg, state[cfg.id]);
+    writeQuery(out);
+  }, 120);
+
+  function syncForm(cfg) {
+    const form = sections[cfg.id].querySelector("form");
+    const st = state[cfg.id];
+    const ev = evs[cfg.id];
+    const locked = new Set((ev && ev.method && ev.effect.modelled ? ev.effect.keys : [])
+      .map((k) => SETTING_TO_FIELD[k] || k));
+    for (const [key, , kind] of FIELDS) {
+      const el = form.elements.namedItem(key);
+      // A locked input shows what the method sets; the state keeps the user's own value.
+      const settingKey = Object.keys(SETTING_TO_FIELD).find((k) => SETTING_TO_FIELD[k] === key) || key;
+      const value = locked.has(key) ? ev.fields[settingKey] : st[key];
+      if (kind === "bool") el.checked = Boolean(value);
+      else el.value = value === null || value === undefined ? "" : String(value);
+      let disabled = locked.has(key);
+      if (key === "group_size") disabled ||= !((locked.has("w_bits") ? ev.fields.w_bits : st.w_bits) < 16);
+      if (key === "kv_group_size") disabled ||= !((locked.has("kv_bits") ? ev.fields.kv_bits : st.kv_bits) < 16);
+      el.disabled = disabled;
+      el.title = locked.has(key) ? "set by the chosen method" : "";
+      el.closest(".kbc-field").classList.toggle("kbc-locked", locked.has(key));
+    }
+  }
+
+  function readForm(cfg) {
+    const form = sections[cfg.id].querySelector("form");
+    const st = state[cfg.id];
+    for (const [key, , kind] of FIELDS) {
+      const el = form.elements.namedItem(key);
+      if (el.disabled) continue;
+      if (kind === "bool") st[key] = el.checked;
+      else if (kind === "int" || kind === "group" || kind === "bits") {
+        const text = el.value.trim();
+        if (text === "") st[key] = null;
+        else {
+          const n = Number(text);
+          st[key] = Number.isFinite(n) ? n : text;
+        }
+      } else st[key] = el.value;
+    }
+  }
+
+  function render(cfg) {
+    const ev = evaluate(state[cfg.id], known);
+    evs[cfg.id] = ev;
+    const section = sections[cfg.id];
+    const methodBox = section.querySelector('[data-role="method"]');
+    methodBox.innerHTML = methodHtml(ev);
+    methodBox.hidden = !ev.method;
+    methodBox.classList.toggle("kbc-method-off", Boolean(ev.method && !ev.effect.modelled));
+    section.querySelector('[data-role="results"]').innerHTML = resultsHtml(cfg, ev, known);
+  }
+
+  function renderCompare() {
+    root.querySelector('[data-role="compare"]').innerHTML = comparisonHtml(CONFIGS.map((c) => evs[c.id]));
+  }
+
+  function recompute(ids = ["a", "b"]) {
+    const t0 = performance.now();
+    for (const id of ids) render(CONFIGS.find((c) => c.id === id));
+    renderCompare();
+    const ms = performance.now() - t0;
+    root.dataset.recomputeMs = String(ms);
+    root.querySelector('[data-role="timing"]').textContent = `Computed in your browser in ${ms.toFixed(1)} ms.`;
+    return ms;
+  }
+
+  for (const cfg of CONFIGS) {
+    render(cfg);
+    syncForm(cfg);
+    const form = sections[cfg.id].querySelector("form");
+    const onChange = (event) => {
+      readForm(cfg);
+      recompute([cfg.id]);
+      if (event.target.name === "method" || event.target.name === "w_bits" || event.target.name === "kv_bits"
+        || event.type === "change") {
+        syncForm(cfg);
+      }
+      saveUrl();
+    };
+    form.addEventListener("input", onChange);
+    form.addEventListener("change", onChange);
+    form.addEventListener("submit", (event) => event.preventDefault());
+  }
+  renderCompare();
+  saveUrl();
+
+  root.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-action]");
+    if (!button) return;
+    const action = button.dataset.action;
+    if (action === "copy-link") {
+      saveUrl.flush();
+      const done = () => { status.textContent = "Link copied."; };
+      const text = location.href;
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(done, () => { status.textContent = text; });
+      } else {
+        status.textContent = text;
+      }
+      return;
+    }
+    if (action === "a-to-b") state.b = { ...state.a };
+    else if (action === "swap") [state.a, state.b] = [state.b, state.a];
+    else if (action === "reset") {
+      state.a = readState(new URLSearchParams(), CONFIGS[0], known, []);
+      state.b = readState(new URLSearchParams(), CONFIGS[1], known, []);
+    }
+    recompute();
+    for (const cfg of CONFIGS) syncForm(cfg);
+    saveUrl();
+    status.textContent = "";
+  });
+
+  // For the browser tests and the curious: recompute both configurations, return the time in ms.
+  root.kbcRecompute = () => recompute();
+  root.kbcState = state;
+  recompute();
+}

@@ -23,7 +23,7 @@ def _gib(n: float) -> str:
 def calculator_link(method: Method, page: str) -> str:
     """The live calculator, prefilled with the survey scenario and this method."""
     sc = SCENARIOS[0]
-    base = "../" * page.count("/") + "calculator/"
+    base = "../" * (page.count("/") + 1) + "calculator/"  # directory URLs: methods/x.md -> /methods/x/
     return (f"{base}?model={sc.model}&hardware={sc.hardware}&batch={sc.batch}&seq_len={sc.seq_len}"
             f"&method={method.id}")
 

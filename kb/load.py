@@ -153,6 +153,11 @@ def _message(err: dict[str, Any], model: type[BaseModel], loc: Loc) -> str:
     return msg[0].lower() + msg[1:] if msg else kind
 
 
+def _printable(value: str) -> str:
+    """Escape line breaks and other invisible characters (as Python writes them) for a one-line report."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in value)
+
+
 def _field_names(model: type[BaseModel], loc: Loc) -> list[str]:
     """Field names of the (nested) model at `loc`, for "did you mean" hints."""
     current: Any = model
@@ -200,7 +205,8 @@ class Loader:
             return path.as_posix()
 
     def problem(self, path: Path, line: int, fld: str, message: str) -> None:
-        self.kb.problems.append(Problem(self.rel(path), line, fld, message))
+        # One problem, one output line: a contributor's key or value may hold line breaks.
+        self.kb.problems.append(Problem(self.rel(path), line, _printable(fld), _printable(message)))
 
     def read(self, path: Path) -> tuple[Any, dict[Loc, int]] | None:
         try:

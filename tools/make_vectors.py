@@ -205,6 +205,7 @@ def build() -> str:
     # Every model with every device at least once, under random settings.
     k = 0
     for model in model_ids:
+        rng = random.Random(f"{SEED}-{model}")  # a catalogue change moves only its own cases
         made = 0
         attempts = 0
         while made < 14:
@@ -219,12 +220,14 @@ def build() -> str:
 
     # Every device with every stage.
     for hw in hw_ids:
+        rng = random.Random(f"{SEED}-{hw}")
         for stage in ("prefill", "decode", "generate", "all"):
             model = rng.choice(model_ids)
             b.try_case(f"{hw}-{stage}", model, hw, dict(stage=stage, batch=rng.choice((1, 4, 32)),
                                                           seq_len=rng.choice((512, 2048, 4096))))
 
     # Hand-made models and devices.
+    rng = random.Random(f"{SEED}-custom")
     for name, fields in CUSTOM_MODELS.items():
         for j in range(6):
             hw = rng.choice(hw_ids) if j % 2 else CUSTOM_HARDWARE[rng.choice(sorted(CUSTOM_HARDWARE))]

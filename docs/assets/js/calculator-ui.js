@@ -251,7 +251,7 @@ function formHtml(cfg, known) {
     }
     parts.push(`<div class="kbc-field kbc-field-${key}"><label for="${id(key)}">${esc(label)}</label>${control}</div>`);
   }
-  return `<form class="kbc-form" data-config="${cfg.id}" autocomplete="off" novalidate>${parts.join("")}</form>`;
+  return `<form class="kbc-form" autocomplete="off" novalidate>${parts.join("")}</form>`;
 }
 
 function sectionHtml(cfg, known) {
@@ -331,7 +331,7 @@ function memoryHtml(result) {
       + `${output("generate.memory_end_bytes", g.memory_end_bytes, bytesText(g.memory_end_bytes))}`
       + `${g.fits_end === false ? " (does not fit)" : ""}</li>`;
   }
-  const capText = cap ? ` of ${output("memory.capacity_bytes", cap, bytesText(cap))}` : "";
+  const capText = cap ? ` of ${output("memory.capacity_bytes", cap, bytesText(cap))} (${number(cap / 2 ** 30)} GiB)` : "";
   return `<div class="kbc-memory"><h3>Memory${esc(per)}</h3>`
     + `<div class="kbc-bar" role="img" aria-label="weights, KV cache and activations against the device memory">`
     + `<span class="kbc-bar-w" style="width:${pct(m.weights_bytes)}"></span>`
@@ -364,7 +364,7 @@ function layersHtml(result) {
         + `<td>${intensityText}</td>`
         + output(`${key}.time_s`, r.time_s, seconds(r.time_s), "td")
         + `<td><span class="kbc-share" style="--share:${(100 * share).toFixed(1)}%">${(100 * share).toFixed(1)}%</span></td>`
-        + `<td class="kbc-bound kbc-${r.bound}">${r.bound} <small>${esc(r.format)}</small></td></tr>`;
+        + `<td class="kbc-bound kbc-b-${r.bound}">${r.bound} <small>${esc(r.format)}</small></td></tr>`;
     }).join("");
     out.push(`<div class="kbc-table-wrap"><table class="kbc-layers" data-stage="${name}">`
       + `<caption>${name === "prefill" ? `Prefill: ${result.settings.batch} × ${result.settings.seq_len} tokens`

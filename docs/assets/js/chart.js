@@ -63,7 +63,8 @@ export function rooflineSvg(result, label) {
   out.push(`<text class="kbc-axis" transform="translate(12 ${TOP + ph / 2}) rotate(-90)" text-anchor="middle">`
     + "attainable ops/s</text>");
   // The roofs: bandwidth slope up to the highest ceiling, one ceiling per compute format used.
-  const xa = 10 ** x0, xb = 10 ** x1;
+  // The slope starts where it enters the plot: at the left edge, or at the bottom edge.
+  const xa = Math.max(10 ** x0, 10 ** y0 / bw), xb = 10 ** x1;
   out.push(`<polyline class="kbc-roof" points="${f(sx(xa))},${f(clampY(sy(xa * bw)))} `
     + `${f(sx(ridgeMax))},${f(sy(maxPeak))}"><title>memory bandwidth ${si(bw)}B/s</title></polyline>`);
   let labelRow = 0;
@@ -75,12 +76,14 @@ export function rooflineSvg(result, label) {
       + `text-anchor="end">${esc(fmt)} ${si(peak)}OPS</text>`);
     labelRow++;
   }
-  // One point per layer row.
+  // One point per layer row: decode squares first, prefill rings over them (same-intensity rows
+  // of the two stages then stay visible).
+  points.sort((p, q) => (p.stage === "prefill") - (q.stage === "prefill"));
   for (const p of points) {
     if (!(p.x > 0 && p.y > 0 && Number.isFinite(p.x))) continue;
     const cx = sx(p.x), cy = sy(p.y);
     const tip = `${p.row.name} (${p.stage}): ${number(p.x)} ops/byte, ${si(p.y)}OPS, ${p.row.bound}-bound`;
-    const cls = `kbc-pt kbc-pt-${p.stage} kbc-${p.row.bound}`;
+    const cls = `kbc-pt kbc-pt-${p.stage} kbc-b-${p.row.bound}`;
     if (p.stage === "prefill") {
       out.push(`<circle class="${cls}" cx="${f(cx)}" cy="${f(cy)}" r="4.5"><title>${esc(tip)}</title></circle>`);
     } else {

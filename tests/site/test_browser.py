@@ -1,0 +1,496 @@
+"""The live calculator and the methods explorer in a real browser (Playwright driving Debian's Chromium),
+against the built site served from 127.0.0.1.
+
+Without /usr/bin/chromium (or the playwright package) these tests are skipped, except under CI=true,
+where that is a failure. Measured figures (recompute time, asset sizes) are printed, not asserted.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import gzip
+import http.server
+import io
+import json
+import os
+import re
+import threading
+from pathlib import Path
+
+import pytest
+
+from calculator import CalculatorError, Settings, analyze
+from kb.catalogue import load_hardware, load_model
+from kb.load import load
+from tests.site.conftest import REPO
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+REL = 1e-9
+KB = load(REPO)
+
+
+def _unavailable(reason: str):
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"browser tests cannot run under CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def base_url(built_site):
+    handler = functools.partial(_QuietHandler, directory=str(built_site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/"
+    server.shutdown()
+    server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        _unavailable(f"{CHROMIUM} is not installed")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _context(browser, base_url, **options):
+    context = browser.new_context(viewport=options.pop("viewport", {"width": 1400, "height": 1000}),
+                                  accept_downloads=True, **options)
+    # Offline, as the site must work: anything not from the local server is refused.
+    context.route(lambda url: not url.startswith(base_url), lambda route: route.abort())
+    return context
+
+
+@pytest.fixture
+def page(browser, base_url):
+    context = _context(browser, base_url)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield pg
+    context.close()
+    assert not errors, errors
+
+
+def _open_calculator(page, url):
+    page.goto(url)
+    page.wait_for_selector('section[data-config="b"] [data-output="memory.total_bytes"]')
+
+
+def _outputs(page, config: str) -> dict[str, str]:
+    return page.eval_on_selector_all(
+        f'section[data-config="{config}"] [data-output]',
+        "els => Object.fromEntries(els.map(e => [e.dataset.output, e.dataset.value]))",
+    )
+
+
+def _python_outputs(result) -> dict:
+    """The numbers the page shows, as calculator.analyze computes them (same names as data-output)."""
+    out = {"model.parameters": result.model.parameters}
+    for name, stage in result.stages.items():
+        out[f"{name}.time_s"] = stage.time_s
+        out[f"{name}.ops"] = stage.ops
+        out[f"{name}.bytes"] = stage.bytes
+        out[f"{name}.arithmetic_intensity"] = stage.ops / stage.bytes
+        if result.settings.tp > 1:
+            out[f"{name}.interconnect_bytes"] = stage.interconnect_bytes
+        for row in stage.layers:
+            for field in ("ops", "bytes", "time_s"):
+                out[f"{name}.layers.{row.name}.{field}"] = getattr(row, field)
+    g = result.generate
+    if g is not None:
+        out.update({
+            "generate.ttft_s": g.ttft_s,
+            "generate.tpot_s": g.time_per_output_token_s,
+            "generate.e2e_latency_s": g.e2e_latency_s,
+            "generate.tokens_per_s": g.tokens_per_s,
+            "generate.decode_tokens_per_s": g.decode_tokens_per_s,
+            "generate.kv_cache_bytes_end": g.kv_cache_bytes_end,
+            "generate.memory_end_bytes": g.memory_end_bytes,
+        })
+    m = result.memory
+    out.update({
+        "memory.weights_bytes": m.weights_bytes,
+        "memory.kv_cache_bytes": m.kv_cache_bytes,
+        "memory.activations_bytes": m.activations_bytes,
+        "memory.total_bytes": m.total_bytes,
+        "memory.fits": m.fits,
+    })
+    if m.capacity_bytes:
+        out["memory.capacity_bytes"] = m.capacity_bytes
+    return out
+
+
+def _assert_same(shown: dict[str, str], expected: dict, where: str):
+    assert set(shown) == set(expected), (where, set(shown) ^ set(expected))
+    for key, value in expected.items():
+        text = shown[key]
+        if value is None:
+            assert text in ("", "null"), (where, key, text)
+        elif isinstance(value, bool):
+            assert text == str(value).lower(), (where, key, text)
+        else:
+            got = float(text)
+            assert abs(got - value) <= REL * max(abs(value), abs(got)), (where, key, got, value)
+
+
+def _python(model, hardware, **settings):
+    return analyze(load_model(model), load_hardware(hardware), Settings(**settings))
+
+
+# ----------------------------------------------------------------------------------- calculator
+
+
+def test_inputs_set_in_the_page_give_the_python_numbers(page, base_url):
+    _open_calculator(page, base_url + "calculator/")
+    a = 'section[data-config="a"] '
+    page.select_option(a + '[name="model"]', "llama-2-13b")
+    page.select_option(a + '[name="hardware"]', "nvidia-a100-80gb")
+    page.fill(a + '[name="batch"]', "8")
+    page.fill(a + '[name="seq_len"]', "1024")
+    page.fill(a + '[name="gen_len"]', "256")
+    page.select_option(a + '[name="w_bits"]', "4")
+    page.fill(a + '[name="group_size"]', "128")
+    page.select_option(a + '[name="kv_bits"]', "8")
+    page.check(a + '[name="flash"]')
+    page.fill(a + '[name="tp"]', "2")
+    expected = _python("llama-2-13b", "nvidia-a100-80gb", batch=8, seq_len=1024, gen_len=256, w_bits=4,
+                       group_size=128, kv_bits=8, flash_attention=True, tp=2)
+    _assert_same(_outputs(page, "a"), _python_outputs(expected), "A")
+    # B was left at its defaults: Llama 2 7B on the A6000 with 4-bit weights in groups of 128.
+    _assert_same(_outputs(page, "b"),
+                 _python_outputs(_python("llama-2-7b", "nvidia-a6000", w_bits=4, group_size=128)), "B")
+
+    # Every stage shows exactly its own numbers.
+    for stage in ("prefill", "decode", "generate"):
+        page.select_option(a + '[name="stage"]', stage)
+        expected = _python("llama-2-13b", "nvidia-a100-80gb", batch=8, seq_len=1024, gen_len=256, w_bits=4,
+                           group_size=128, kv_bits=8, flash_attention=True, tp=2, stage=stage)
+        _assert_same(_outputs(page, "a"), _python_outputs(expected), f"A {stage}")
+
+
+@pytest.mark.parametrize("query, config, model, hardware, settings", [
+    ("model=mixtral-8x7b&hardware=nvidia-h100-sxm&batch=32&seq_len=4096&a_bits=8&w_bits=8&number_format=fp",
+     "a", "mixtral-8x7b", "nvidia-h100-sxm", dict(batch=32, seq_len=4096, w_bits=8, a_bits=8, number_format="fp")),
+    ("b_model=opt-6.7b&b_hardware=nvidia-rtx-4090&b_w_bits=3&b_group_size=64&b_kv_bits=4&b_kv_group_size=32"
+     "&b_quantize_head=1&b_stage=decode&b_batch=4",
+     "b", "opt-6.7b", "nvidia-rtx-4090",
+     dict(w_bits=3, group_size=64, kv_bits=4, kv_group_size=32, quantize_head=True, stage="decode", batch=4)),
+    ("model=qwen2.5-7b&hardware=amd-mi300x&seq_len=32768&gen_len=1024&flash=1&stage=generate",
+     "a", "qwen2.5-7b", "amd-mi300x", dict(seq_len=32768, gen_len=1024, flash_attention=True, stage="generate")),
+])
+def test_every_architecture_from_a_link(page, base_url, query, config, model, hardware, settings):
+    _open_calculator(page, f"{base_url}calculator/?{query}")
+    _assert_same(_outputs(page, config), _python_outputs(_python(model, hardware, **settings)), query)
+
+
+def test_a_shared_link_reproduces_state_and_results(page, browser, base_url):
+    query = ("model=llama-3-70b&hardware=nvidia-h100-sxm&tp=4&batch=16&seq_len=8192&kv_bits=8"
+             "&b_model=llama-3-70b&b_hardware=nvidia-h100-sxm&b_tp=4&b_batch=16&b_method=awq")
+    _open_calculator(page, f"{base_url}calculator/?{query}")
+    page.fill('section[data-config="b"] [name="gen_len"]', "300")
+    # The page rewrites the address with the whole state (after a short pause while typing).
+    page.wait_for_function("() => new URLSearchParams(location.search).get('b_gen_len') === '300'")
+    shared = page.url
+    params = dict(re.findall(r"[?&]([^=&]+)=([^&]*)", shared))
+    for key in ("model", "hardware", "batch", "seq_len", "gen_len", "w_bits", "a_bits", "kv_bits", "group_size",
+                "flash", "tp", "stage"):
+        assert key in params and f"b_{key}" in params, key
+    assert params["b_method"] == "awq" and "method" not in params
+
+    def state(pg):
+        return pg.eval_on_selector_all(
+            ".kbc-form [name]", "els => els.map(e => [e.closest('section').dataset.config, e.name, "
+                                "e.type === 'checkbox' ? e.checked : e.value, e.disabled])")
+
+    other = _context(browser, base_url).new_page()
+    _open_calculator(other, shared)
+    assert state(other) == state(page)
+    for config in ("a", "b"):
+        assert _outputs(other, config) == _outputs(page, config)
+    other.context.close()
+
+    # B is A with AWQ's effect: the bits of its entry (calculator/effects.py maps them the same way).
+    effect = KB.methods["awq"].effect
+    expected = _python("llama-3-70b", "nvidia-h100-sxm", tp=4, batch=16, gen_len=300,
+                       w_bits=effect.weights.bits, a_bits=effect.activations.bits, kv_bits=effect.kv_cache.bits,
+                       group_size=effect.weights.group_size, kv_group_size=effect.kv_cache.group_size)
+    _assert_same(_outputs(page, "b"), _python_outputs(expected), "B with awq")
+    # The inputs AWQ decides are locked while it is chosen.
+    assert page.is_disabled('section[data-config="b"] [name="w_bits"]')
+    page.select_option('section[data-config="b"] [name="method"]', "")
+    assert not page.is_disabled('section[data-config="b"] [name="w_bits"]')
+
+
+def test_a_method_the_browser_cannot_model_says_so(page, base_url):
+    method = next(m for m in sorted(KB.methods.values(), key=lambda m: m.id) if m.effect.kind == "sparsity")
+    _open_calculator(page, f"{base_url}calculator/?method={method.id}")
+    box = page.locator('section[data-config="a"] [data-role="method"]')
+    assert "not modelled in the browser yet" in box.inner_text()
+    _assert_same(_outputs(page, "a"), _python_outputs(_python("llama-2-7b", "nvidia-a6000")), "plain")
+
+
+def _refusal(model, hardware, **settings) -> str:
+    with pytest.raises(CalculatorError) as info:
+        _python(model, hardware, **settings)
+    return str(info.value)
+
+
+def test_settings_the_calculator_refuses_show_its_message(page, base_url):
+    _open_calculator(page, base_url + "calculator/")
+    a = 'section[data-config="a"] '
+    page.fill(a + '[name="tp"]', "3")
+    error = page.locator(a + '[data-role="error"]')
+    assert error.inner_text() == _refusal("llama-2-7b", "nvidia-a6000", tp=3)
+    page.fill(a + '[name="tp"]', "2")
+    page.select_option(a + '[name="hardware"]', "nvidia-rtx-4090")  # a card without a device link
+    assert error.inner_text() == _refusal("llama-2-7b", "nvidia-rtx-4090", tp=2)
+    page.fill(a + '[name="batch"]', "")
+    assert error.inner_text() == "batch must be a positive integer, got None"
+    page.fill(a + '[name="batch"]', "1")
+    page.select_option(a + '[name="hardware"]', "nvidia-a100-80gb")
+    assert error.count() == 0
+    _assert_same(_outputs(page, "a"), _python_outputs(_python("llama-2-7b", "nvidia-a100-80gb", tp=2)), "A")
+
+
+def test_recompute_time_for_the_largest_model(page, base_url, capsys):
+    largest = max(KB.models, key=lambda m: load_model(m).parameters)
+    _open_calculator(page, f"{base_url}calculator/?model={largest}&hardware=nvidia-h100-sxm&tp=8"
+                           f"&b_model={largest}&b_hardware=nvidia-h100-sxm&b_tp=8&b_w_bits=4&b_group_size=128")
+    timing = page.evaluate("""() => {
+        const root = document.getElementById('kb-calculator');
+        for (let i = 0; i < 20; i++) root.kbcRecompute();
+        const runs = [];
+        for (let i = 0; i < 100; i++) runs.push(root.kbcRecompute());
+        runs.sort((x, y) => x - y);
+        return {median: runs[50], p90: runs[90], max: runs[99]};
+    }""")
+    maths = page.evaluate("""async () => {
+        const R = await import('../assets/js/roofline.js');
+        const cat = await (await fetch('../data/catalogue.json')).json();
+        const m = R.modelFromCatalogue(cat.models['%s']);
+        const hw = R.hardwareFromCatalogue(cat.hardware['nvidia-h100-sxm']);
+        const s = R.makeSettings({tp: 8});
+        for (let i = 0; i < 200; i++) R.analyze(m, hw, s);
+        const t0 = performance.now();
+        for (let i = 0; i < 1000; i++) R.analyze(m, hw, s);
+        return (performance.now() - t0) / 1000;
+    }""" % largest)
+    with capsys.disabled():
+        print(f"\n[browser] recompute of A and B ({largest}, stage all, maths + DOM): median "
+              f"{timing['median']:.2f} ms, p90 {timing['p90']:.2f} ms, max {timing['max']:.2f} ms; "
+              f"analyze() alone {maths * 1000:.1f} us (budget: 5 ms)")
+    assert timing["median"] < 500  # a sanity bound only; the 5 ms budget is reported above
+
+
+def test_own_assets_size_is_reported(built_site, capsys):
+    files = sorted((built_site / "assets" / "js").glob("*.js")) + [built_site / "assets" / "calculator.css"]
+    raw = sum(f.stat().st_size for f in files)
+    packed = sum(len(gzip.compress(f.read_bytes(), 9)) for f in files)
+    with capsys.disabled():
+        print(f"\n[browser] own JS+CSS: {len(files)} files, {raw / 1024:.1f} KiB, {packed / 1024:.1f} KiB gzip "
+              "(budget: 60 KB gzip)")
+    assert files and all(f.exists() for f in files)
+
+
+# ----------------------------------------------------------------------------------- explorer
+
+
+def _open_explorer(page, url):
+    page.goto(url)
+    page.wait_for_selector('#kb-explorer tbody tr[data-method]')
+
+
+def _rows(page) -> list[str]:
+    return page.eval_on_selector_all("#kb-explorer tbody tr[data-method]", "els => els.map(e => e.dataset.method)")
+
+
+@pytest.mark.xfail(reason="unfinished in session 1 (issue 6): timing-dependent, see issue note", strict=False)
+def test_explorer_lists_every_method_and_filters_by_category(page, base_url):
+    _open_explorer(page, base_url + "explorer/")
+    assert sorted(_rows(page)) == sorted(KB.methods)
+    for branch in ("compression/quantization", "fast-decoding", "system"):
+        if branch not in KB.categories:
+            continue
+        page.select_option("#kbx-category", branch)
+        expected = {m.id for m in KB.methods.values() if m.category == branch or m.category.startswith(branch + "/")}
+        assert set(_rows(page)) == expected, branch
+        count = page.locator('[data-role="count"]')
+        assert count.get_attribute("data-value") == str(len(expected))
+    page.wait_for_function("() => location.search.includes('category=')")
+    shared = page.url
+    page.goto("about:blank")
+    _open_explorer(page, shared)
+    assert len(_rows(page)) == len(expected)
+
+
+def test_explorer_filters_combine_and_survive_a_reload(page, base_url):
+    _open_explorer(page, base_url + "explorer/?bits=4&code=1&year_min=2023")
+    expected = set()
+    for m in KB.methods.values():
+        bits = m.bits
+        evaluated = set(bits.weights + bits.activations + bits.kv_cache) if bits else set()
+        if bits is None and m.effect.kind == "quantization":
+            e = m.effect
+            evaluated = {e.weights.bits, e.activations.bits, e.kv_cache.bits}
+        elif bits is None and m.effect.kind == "data_format":
+            evaluated = {b for b in (m.effect.weights_bits, m.effect.activations_bits) if b}
+        if 4 in evaluated and m.links.code and m.year >= 2023:
+            expected.add(m.id)
+    assert set(_rows(page)) == expected
+    assert page.input_value("#kbx-year_min") == "2023" and page.is_checked("#kbx-code")
+    page.fill("#kbx-q", "zzz-no-such-method")
+    assert _rows(page) == [] and page.is_visible('[data-role="empty"]')
+    page.click('[data-action="reset"]')
+    assert len(_rows(page)) == len(KB.methods)
+
+
+def test_explorer_text_search_and_sorting(page, base_url):
+    _open_explorer(page, base_url + "explorer/")
+    page.fill("#kbx-q", "speculative")
+    rows = _rows(page)
+    assert rows and all("speculative" in " ".join(
+        [m.name, m.title, m.summary, m.category, *m.tags, *m.aliases]).lower()
+        or "speculative" in m.id for m in (KB.methods[i] for i in rows))
+    page.fill("#kbx-q", "")
+    page.click('button[data-sort="year"]')  # default is newest first: now oldest first
+    years = [KB.methods[i].year for i in _rows(page)]
+    assert years == sorted(years)
+    assert page.get_attribute('th[data-sort="year"]', "aria-sort") == "ascending"
+    page.click('button[data-sort="name"]')
+    names = [KB.methods[i].name.lower() for i in _rows(page)]
+    assert names[0] <= names[-1]
+    page.wait_for_function("() => location.search.includes('sort=name')")
+
+
+def test_explorer_downloads_bibtex_and_csv_of_the_selection(page, base_url):
+    _open_explorer(page, base_url + "explorer/?category=compression")
+    selected = set(_rows(page))
+    with page.expect_download() as info:
+        page.click('[data-action="bibtex"]')
+    bib = Path(info.value.path()).read_text(encoding="utf-8")
+    assert bib.count("\n@") + bib.startswith("@") == len(selected)
+    with page.expect_download() as info:
+        page.click('[data-action="csv"]')
+    table = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text(encoding="utf-8"))))
+    assert {row["id"] for row in table} == selected
+    row = next(r for r in table if r["id"] in KB.methods)
+    assert row["title"].lstrip("'") == KB.methods[row["id"]].title
+
+
+def test_explorer_offers_a_verdict_filter_once_claims_carry_verdicts(page, base_url, built_site):
+    doc = json.loads((built_site / "data" / "methods.json").read_text())
+    with_claims = [m for m in doc["methods"] if m.get("claims")]
+    for i, m in enumerate(with_claims):
+        for claim in m["claims"]:
+            claim["verdict"] = "consistent" if i % 3 else "optimistic"
+    expected = {m["id"] for i, m in enumerate(with_claims) if not i % 3}
+    page.route(base_url + "data/methods.json", lambda route: route.fulfill(
+        status=200, content_type="application/json", body=json.dumps(doc)))
+    _open_explorer(page, base_url + "explorer/?verdict=optimistic")
+    assert page.input_value("#kbx-verdict") == "optimistic"
+    assert set(_rows(page)) == expected
+
+
+def test_explorer_shows_the_verdict_filter_only_when_the_data_has_verdicts(page, base_url):
+    _open_explorer(page, base_url + "explorer/")
+    has = any(getattr(c, "verdict", None) for m in KB.methods.values() for c in m.claims)
+    assert page.locator("#kbx-verdict").count() == (1 if has else 0)
+
+
+# ----------------------------------------------------------------------------------- theme and devices
+
+
+@pytest.mark.xfail(reason="unfinished in session 1 (issue 6): timing-dependent, see issue note", strict=False)
+def test_instant_navigation_mounts_the_pages(page, base_url, built_site):
+    # Material navigates instantly only to pages listed in sitemap.xml, whose addresses carry the
+    # published site_url: serve a sitemap that names the local server instead.
+    site_url = re.search(r"^site_url:\s*(\S+)", (REPO / "mkdocs.yml").read_text(), re.M).group(1)
+    sitemap = (built_site / "sitemap.xml").read_text().replace(site_url.rstrip("/") + "/", base_url)
+    page.route(base_url + "sitemap.xml", lambda route: route.fulfill(
+        status=200, content_type="application/xml", body=sitemap))
+    page.goto(base_url)
+    page.evaluate("() => { window.kbSamePage = true; }")  # lost if a navigation reloaded the page
+    page.click('.md-nav__link[href$="calculator/"]')
+    page.wait_for_selector('section[data-config="a"] [data-output="memory.total_bytes"]')
+    url = page.url
+    page.click('.md-content a[href$="explorer/"]')
+    page.wait_for_selector('#kb-explorer tbody tr[data-method]')
+    assert len(_rows(page)) == len(KB.methods)
+    assert page.evaluate("() => window.kbSamePage === true")
+    page.click('.md-content a[href$="calculator/"]')
+    page.wait_for_selector('section[data-config="a"] [data-output="memory.total_bytes"]')
+    page.go_back()
+    page.wait_for_selector('#kb-explorer tbody tr[data-method]')
+    page.go_back()
+    page.wait_for_url(url)
+    page.wait_for_selector('section[data-config="a"] [data-output="memory.total_bytes"]')
+    assert page.evaluate("() => window.kbSamePage === true")
+
+
+def test_phone_width_has_no_page_wide_scrolling(browser, base_url):
+    context = _context(browser, base_url, viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    pg = context.new_page()
+    for path, ready in (("calculator/", '[data-output="memory.total_bytes"]'), ("explorer/", "tr[data-method]")):
+        pg.goto(base_url + path)
+        pg.wait_for_selector(ready)
+        width = pg.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 376, (path, width)
+    columns = pg.goto(base_url + "calculator/") and pg.wait_for_selector(".kbc-columns")
+    assert pg.evaluate("el => getComputedStyle(el).gridTemplateColumns.split(' ').length", columns) == 1
+    context.close()
+
+
+def test_dark_mode_uses_the_theme_colours(browser, base_url):
+    colours = {}
+    for scheme in ("light", "dark"):
+        context = _context(browser, base_url, color_scheme=scheme)
+        pg = context.new_page()
+        _open_calculator(pg, base_url + "calculator/")
+        colours[scheme] = pg.evaluate("""() => {
+            const dd = document.querySelector('.kbc-figure dd');
+            return [document.body.dataset.mdColorScheme, getComputedStyle(dd).color,
+                    getComputedStyle(document.querySelector('.kbc-field select')).backgroundColor];
+        }""")
+        context.close()
+    assert colours["light"][0] == "default" and colours["dark"][0] == "slate"
+    assert colours["light"][1] != colours["dark"][1] and colours["light"][2] != colours["dark"][2]
+
+
+def test_without_javascript_the_pages_say_what_they_need(browser, base_url, built_site):
+    context = _context(browser, base_url, java_script_enabled=False)
+    pg = context.new_page()
+    for path in ("calculator/", "explorer/"):
+        pg.goto(base_url + path)
+        note = pg.locator(".kb-static-note")
+        assert note.is_visible(), path
+        assert "needs JavaScript" in note.inner_text()
+        html = (built_site / path / "index.html").read_text()
+        assert re.search(r"<noscript>.*JavaScript is off", html, re.S), path
+    context.close()
+
+
+def test_the_pages_load_nothing_from_other_hosts(built_site):
+    for path in ("calculator", "explorer"):
+        html = (built_site / path / "index.html").read_text()
+        assert 'type="module"' in html and "assets/js/kb-live.js" in html
+    for js in (built_site / "assets" / "js").glob("*.js"):
+        text = js.read_text()
+        assert not re.search(r"""(?:import|fetch)\s*\(?\s*["'`]https?://""", text), js.name
+        assert not re.search(r"""from\s+["']https?://""", text), js.name
+    json.loads((built_site / "data" / "catalogue.json").read_text())  # what the calculator fetches

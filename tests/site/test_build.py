@@ -1,0 +1,135 @@
+"""A real `mkdocs build --strict` of the repository, then checks on the generated HTML."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from kb.load import load
+from tests.site.conftest import REPO, make_project, mkdocs_build
+
+KB = load(REPO)
+
+
+def test_every_entry_has_a_page_with_an_edit_link_to_its_yaml(built_site):
+    for method_id, method in KB.methods.items():
+        page = built_site / "methods" / method_id / "index.html"
+        assert page.exists(), method_id
+        html = page.read_text()
+        yaml_path = KB.source_of(method_id)
+        assert f'/edit/main/{yaml_path}"' in html, method_id
+
+
+def test_every_category_has_an_index_page_listing_its_methods(built_site):
+    for path, cat in KB.categories.items():
+        page = built_site / "categories" / path / "index.html"
+        assert page.exists(), path
+        html = page.read_text()
+        for method in KB.methods_in(path):
+            assert f'href="../{"../" * path.count("/")}../methods/{method.id}/"' in html, (path, method.id)
+
+
+def test_navigation_follows_the_taxonomy(built_site):
+    html = (built_site / "index.html").read_text()
+    for root in KB.taxonomy:
+        assert root.title in html
+
+
+def test_search_index_holds_names_aliases_and_titles(built_site):
+    index = json.loads((built_site / "search" / "search_index.json").read_text())
+    pages = {doc["location"]: doc for doc in index["docs"] if "#" not in doc["location"]}
+    with_alias = next(m for m in KB.methods.values() if m.aliases)
+    doc = pages[f"methods/{with_alias.id}/"]
+    assert doc["title"] == with_alias.name
+    blob = json.dumps(index)
+    assert with_alias.aliases[0].split("(")[0].strip() in blob
+    assert with_alias.title.split(":")[0] in blob
+
+
+def test_no_third_party_hosts_in_pages(built_site):
+    for page in list(built_site.rglob("*.html"))[:50] + [built_site / "index.html"]:
+        html = page.read_text()
+        loaded = re.findall(r'<script[^>]+src="(https?://[^"]+)"', html)
+        loaded += [m for m in re.findall(r'<link([^>]+)>', html)
+                   if re.search(r'href="https?://', m) and not re.search(r'rel="(canonical|alternate)"', m)]
+        loaded += re.findall(r'<img[^>]+src="(https?://[^"]+)"', html)
+        assert not loaded, f"{page}: loads {loaded}"
+
+
+def test_hostile_text_is_escaped_in_the_html(tmp_path):
+    project = make_project(tmp_path)
+    entry = project / "kb/methods/toy-branch/toy-leaf/toy-method.yaml"
+    text = entry.read_text().replace(
+        "  Stores toy weights", "  <script>alert('x')</script> <img src=x onerror=alert(1)> "
+        "[click](javascript:alert(1)) Stores toy weights")
+    text = text.replace("aliases: [TQ]", "aliases: ['<b>bold</b>', '[a](javascript:x)']")
+    entry.write_text(text)
+    res = mkdocs_build(project, tmp_path / "site")
+    assert res.returncode == 0, res.stderr[-2000:]
+    html = (tmp_path / "site/methods/toy-method/index.html").read_text()
+    article = html[html.index("<article"):html.index("</article>")]
+    assert "<script>alert" not in article and "<img src=x" not in article and "<b>bold" not in article
+    assert 'href="javascript' not in article
+    assert "&lt;script&gt;" in article or "&#60;script&#62;" in article
+
+
+def test_an_invalid_entry_stops_the_build_with_the_check_report(tmp_path):
+    project = make_project(tmp_path)
+    bad = project / "kb/methods/toy-branch/toy-leaf/toy-method.yaml"
+    bad.write_text(bad.read_text().replace("year: 2099", "year: soon"))
+    res = mkdocs_build(project, tmp_path / "site")
+    assert res.returncode != 0
+    assert "kb/methods/toy-branch/toy-leaf/toy-method.yaml:6: year:" in res.stderr
+    assert not (tmp_path / "site" / "index.html").exists()  # no half-built site
+
+
+def test_timeline_chart_has_a_linked_dot_per_dated_method(built_site):
+    html = (built_site / "timeline" / "index.html").read_text()
+    start = html.index('<svg class="kb-timeline"')
+    svg = html[start:html.index("</svg>", start)]
+    dated = [m for m in KB.methods.values() if m.month and m.year >= 2017]
+    assert svg.count("<circle") == len(dated)
+    some = dated[0]
+    assert f'href="../methods/{some.id}/"' in svg
+
+
+def test_exports_hold_every_entry_and_parse(built_site):
+    import bibtexparser
+
+    data = json.loads((built_site / "data" / "methods.json").read_text())
+    assert {m["id"] for m in data["methods"]} == set(KB.methods)
+    library = bibtexparser.parse_string((built_site / "references.bib").read_text())
+    assert not library.failed_blocks and len(library.entries) == len(KB.methods)
+    catalogue = json.loads((built_site / "data" / "catalogue.json").read_text())
+    assert set(catalogue["hardware"]) == set(KB.hardware) and set(catalogue["models"]) == set(KB.models)
+
+
+def test_hardware_and_models_pages_list_the_catalogues(built_site):
+    hw = (built_site / "hardware" / "index.html").read_text()
+    models = (built_site / "models" / "index.html").read_text()
+    assert all(f"<code>{i}</code>" in hw for i in KB.hardware)
+    assert all(f"<code>{i}</code>" in models for i in KB.models)
+
+
+def test_every_method_page_has_an_analysis_or_a_reason(built_site):
+    for method_id in KB.methods:
+        html = (built_site / "methods" / method_id / "index.html").read_text()
+        section = html[html.index('id="roofline-analysis"'):]
+        assert "Speedup" in section or "Not modelled:" in section, method_id
+        assert "calculator/?model=" in section, method_id
+
+
+def test_methods_json_carries_scenarios_verdicts_and_version(built_site):
+    import calculator
+
+    data = json.loads((built_site / "data" / "methods.json").read_text())
+    verdicts = {"consistent", "above the roofline bound", "not checkable"}
+    for record in data["methods"]:
+        assert record["calculator_version"] == calculator.__version__
+        assert record["scenarios"] or record["analysis_note"], record["id"]
+        for row in record["scenarios"]:
+            assert row["speedup"] == row["baseline_time_s"] / row["method_time_s"]
+            assert row["stage"] in ("prefill", "decode") and row["model"] in KB.models
+        assert len(record["claim_checks"]) == len(record.get("claims", []))
+        assert all(c["verdict"] in verdicts for c in record["claim_checks"])

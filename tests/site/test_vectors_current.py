@@ -1,0 +1,59 @@
+"""tests/js/vectors.json (the browser calculator's test vectors) must be what tools/make_vectors.py
+writes from the current Python calculator and catalogue; otherwise regenerate it."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+
+from tests.site.conftest import REPO
+
+VECTORS = REPO / "tests" / "js" / "vectors.json"
+
+
+def _make_vectors():
+    spec = importlib.util.spec_from_file_location("make_vectors", REPO / "tools" / "make_vectors.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_vectors_are_current():
+    fresh = _make_vectors().build()
+    current = VECTORS.read_text(encoding="utf-8")
+    if current != fresh:  # no `assert ==`: pytest's diff of two 1 MB lines takes minutes
+        pytest.fail("tests/js/vectors.json is stale (calculator/ or the catalogue changed): "
+                    "run .venv/bin/python tools/make_vectors.py and commit the file", pytrace=False)
+
+
+def test_vectors_cover_the_catalogue_and_the_options():
+    doc = json.loads(VECTORS.read_text(encoding="utf-8"))
+    cases = doc["cases"]
+    assert len(cases) >= 300
+    valid = [c for c in cases if "expect" in c]
+    assert {c["model"] for c in cases if isinstance(c["model"], str)} == set(doc["catalogue"]["models"])
+    assert {c["hardware"] for c in cases if isinstance(c["hardware"], str)} == set(doc["catalogue"]["hardware"])
+    settings = [c["settings"] for c in valid]
+    assert {s["stage"] for s in settings} == {"prefill", "decode", "generate", "all"}
+    assert {s["w_bits"] for s in settings} >= {1, 2, 3, 4, 5, 6, 8, 16, 32}
+    assert any(s["group_size"] for s in settings) and any(s["kv_group_size"] for s in settings)
+    assert any(s["flash_attention"] for s in settings) and any(s["quantize_head"] for s in settings)
+    assert {s["tp"] for s in settings} >= {1, 2, 4, 8}
+    assert {s["number_format"] for s in settings} == {"int", "fp"}
+    archs = {doc["catalogue"]["models"][c["model"]]["architecture"] for c in valid if isinstance(c["model"], str)}
+    assert archs == {"llama", "opt", "mixtral", "qwen2"}
+    assert any("split" in c["tags"] for c in cases)
+    assert sum("error" in c for c in cases) >= 10
+
+
+def test_catalogue_json_gives_the_same_inputs_as_the_yaml_files():
+    """The browser builds its inputs from data/catalogue.json, the CLI from the YAML files."""
+    from kb.catalogue import hardware_from_dict, load_hardware, load_model, model_from_dict
+
+    cat = _make_vectors().catalogue()
+    for model_id, data in cat["models"].items():
+        assert model_from_dict(data) == load_model(model_id), model_id
+    for hw_id, data in cat["hardware"].items():
+        assert hardware_from_dict(data) == load_hardware(hw_id), hw_id

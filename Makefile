@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
 
-.PHONY: serve build check test bench schema clean
+.PHONY: serve build check test bench schema vectors clean
 
 $(VENV_STAMP): pyproject.toml
 	python3 -m venv .venv
@@ -26,6 +26,9 @@ test: $(VENV_STAMP)
 	$(PY) -m kb check
 	$(PY) -m pytest -q
 	@if [ -d tests/js ]; then node --test tests/js/; fi
+
+vectors: $(VENV_STAMP)
+	$(PY) tools/make_vectors.py
 
 bench: $(VENV_STAMP)
 	$(PY) benchmarks/run.py

@@ -270,7 +270,7 @@ class Method(Strict):
     @field_validator("date", mode="before")
     @classmethod
     def _date(cls, v: object) -> object:
-        if isinstance(v, str) and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", v):
+        if isinstance(v, str) and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?", v):
             raise ValueError("expected YYYY-MM-DD or YYYY-MM")
         return v
 
@@ -383,4 +383,55 @@ class ModelArch(Strict):
         return self
 
 
-SCHEMAS = {"method": Method, "hardware": Hardware, "model": ModelArch}
+# --------------------------------------------------------------------------- data/methods.json
+
+
+class ScenarioRow(Strict):
+    """One stage of one standard scenario: baseline against the method."""
+
+    scenario: str = Field(description="Scenario id, e.g. survey.")
+    label: str = Field(description="Scenario in words.")
+    model: str = Field(description="Catalogue model id.")
+    hardware: str = Field(description="Catalogue hardware id.")
+    batch: int = Field(gt=0, description="Batch size.")
+    seq_len: int = Field(gt=0, description="Context length.")
+    stage: Literal["prefill", "decode"] = Field(description="Stage; decode is the time per generated token.")
+    baseline_time_s: float = Field(gt=0, description="Baseline time in seconds.")
+    method_time_s: float = Field(gt=0, description="Time with the method, in seconds.")
+    speedup: float = Field(gt=0, description="baseline_time_s / method_time_s.")
+    baseline_bound: str = Field(description="Bound of the rows taking most of the baseline's time.")
+    method_bound: str = Field(description="The same with the method.")
+    baseline_memory_bytes: float = Field(gt=0, description="Baseline memory footprint.")
+    method_memory_bytes: float = Field(gt=0, description="Memory footprint with the method.")
+    changed_bounds: list[str] = Field(description="Layers whose bound changes, as 'name: before -> after'.")
+
+
+class ClaimCheck(Strict):
+    """A claim held against the roofline prediction for its setting."""
+
+    metric: ClaimMetric = Field(description="What the claim measures.")
+    claimed: float = Field(gt=0, description="The paper's value.")
+    predicted: float | None = Field(description="The roofline's bound for the same setting, if checkable.")
+    verdict: Literal["consistent", "above the roofline bound", "not checkable"] = Field(description="Verdict.")
+    why: str | None = Field(description="Why it is not checkable.")
+    source: str = Field(description="Where in the paper.")
+
+
+class MethodRecord(Method):
+    """An entry as published in data/methods.json, with its computed analysis."""
+
+    source_file: str = Field(description="The entry's YAML file in the repository.")
+    url: str = Field(description="The method page, relative to the site root.")
+    scenarios: list[ScenarioRow] = Field(description="Standard scenarios, empty when not modelled.")
+    analysis_note: str | None = Field(description="Why there is no analysis, when there is none.")
+    claim_checks: list[ClaimCheck] = Field(description="Each claim with its verdict, in claim order.")
+    calculator_version: str = Field(description="Version of the calculator that computed the numbers.")
+
+
+class MethodsData(Strict):
+    """data/methods.json."""
+
+    methods: list[MethodRecord] = Field(description="Every entry, by id.")
+
+
+SCHEMAS = {"method": Method, "hardware": Hardware, "model": ModelArch, "methods-data": MethodsData}

@@ -133,3 +133,10 @@ def test_methods_json_carries_scenarios_verdicts_and_version(built_site):
             assert row["stage"] in ("prefill", "decode") and row["model"] in KB.models
         assert len(record["claim_checks"]) == len(record.get("claims", []))
         assert all(c["verdict"] in verdicts for c in record["claim_checks"])
+
+
+def test_methods_json_validates_against_its_published_schema(built_site):
+    from kb.schema import MethodsData
+
+    data = MethodsData.model_validate_json((built_site / "data" / "methods.json").read_text())
+    assert len(data.methods) == len(KB.methods)

@@ -25,8 +25,8 @@ def _month_index(month: str) -> int:
     return int(year) * 12 + int(mon) - 1
 
 
-def timeline_svg(kb: KB, link_prefix: str) -> str:
-    """One dot per dated method; `link_prefix` turns a method id into a page address."""
+def timeline_svg(kb: KB) -> str:
+    """One dot per dated method, carrying its id in data-method and its name in a tooltip."""
     roots = [c for c in kb.categories.values() if c.parent is None]
     colour = {c.path: PALETTE[i % len(PALETTE)] for i, c in enumerate(roots)}
     dated = [m for m in kb.methods.values() if m.month]
@@ -73,9 +73,10 @@ def timeline_svg(kb: KB, link_prefix: str) -> str:
         cx = LANE_LABEL_W + col * MONTH_W + MONTH_W / 2
         cy = top + h_offset(row)
         label = html.escape(f"{m.name} ({m.month}) - {kb.categories[m.category].node.title}")
-        out.append(f'<a href="{html.escape(link_prefix + m.id + "/")}" data-method="{html.escape(m.id)}">'
-                   f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{DOT_R}" fill="{colour[root]}">'
-                   f'<title>{label}</title></circle></a>')
+        # No <a> inside the SVG: Material's instant navigation rewrites link hrefs, which SVG anchors
+        # refuse; the by-month table below links every method.
+        out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{DOT_R}" fill="{colour[root]}" '
+                   f'data-method="{html.escape(m.id)}"><title>{label}</title></circle>')
     out.append("</svg>")
     return "".join(out)
 
@@ -92,8 +93,8 @@ def timeline_page(kb: KB) -> str:
     out = [front_matter(title="Timeline"), "# Timeline\n\n",
            "Every method by the month of its first public version, one lane per branch of the taxonomy; "
            "it extends the survey's Fig. 10 (quantization, 2022-2024) to every category. Hover a dot for its "
-           "name, click it for its page.\n\n",
-           '<div class="kb-timeline-wrap" markdown="0">' + timeline_svg(kb, "../methods/") + "</div>\n\n"]
+           "name; the table below links every method.\n\n",
+           '<div class="kb-timeline-wrap" markdown="0">' + timeline_svg(kb) + "</div>\n\n"]
     if undated:
         out.append(f"{undated} entries have no confirmed first-version date and are not shown.\n\n")
     out.append("## By month\n\n")

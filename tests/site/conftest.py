@@ -33,7 +33,7 @@ def make_project(tmp: Path, kb: Path = TOY) -> Path:
     """A project that has the repository's mkdocs.yml, docs and hooks, but another knowledge base."""
     project = tmp / "project"
     project.mkdir()
-    for part in ("mkdocs.yml", "docs", "hooks", "CONTRIBUTING.md"):
+    for part in ("mkdocs.yml", "docs", "hooks", "overrides", "CONTRIBUTING.md"):
         src = REPO / part
         if src.is_dir():
             shutil.copytree(src, project / part, ignore=shutil.ignore_patterns("__pycache__"))

@@ -91,7 +91,8 @@ def test_timeline_chart_has_a_linked_dot_per_dated_method(built_site):
     dated = [m for m in KB.methods.values() if m.month and m.year >= 2017]
     assert svg.count("<circle") == len(dated)
     some = dated[0]
-    assert f'href="../methods/{some.id}/"' in svg
+    assert f'data-method="{some.id}"' in svg and "<a " not in svg
+    assert f'href="../methods/{some.id}/"' in html  # the by-month table links it
 
 
 def test_exports_hold_every_entry_and_parse(built_site):

@@ -21,7 +21,7 @@ BIT_WIDTHS = (1, 2, 3, 4, 5, 6, 8, 16, 32)
 class Strict(BaseModel):
     """Base: unknown fields are errors, so a typo never passes silently."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _https(url: str) -> str:

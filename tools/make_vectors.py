@@ -14,6 +14,12 @@ attention, tensor parallelism, quantized vocabulary matrices, hand-made models a
 corners (explicit head_dim, biases, MQA on several devices, one-format devices), decode runs whose
 attention turns from memory- to compute-bound part-way (the split sum of `_sum_steps`), and inputs
 the calculator refuses (the JavaScript must throw the same one-line message).
+
+`effect_cases` hold the same for method effects (docs/assets/js/effects.js against
+`calculator.effects.apply_effect`): every effect kind with fixed, representative effect dicts (not
+read from kb/methods, so an edited entry does not make the file stale) on several models and devices,
+with the draft and student models and the host link looked up as kb.analysis does, and the effects
+the calculator refuses (kind none, a draft-less speculative entry, offloading without a host link, ...).
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ MODEL_KEYS = ("id", "name", "family", "architecture", "hidden_size", "intermedia
               "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim",
               "vocab_size", "max_position_embeddings", "tie_word_embeddings", "num_local_experts",
               "num_experts_per_tok")
-HARDWARE_KEYS = ("id", "name", "memory_bandwidth_gb_s", "peak_tops", "memory_gib", "interconnect")
+HARDWARE_KEYS = ("id", "name", "memory_bandwidth_gb_s", "peak_tops", "memory_gib", "interconnect", "host_link")
 
 BIT_PRESETS = ((16, 16, 16), (4, 16, 16), (3, 16, 16), (2, 16, 16), (1, 16, 16), (8, 8, 16),
                (8, 8, 8), (4, 4, 4), (4, 8, 16), (4, 4, 16), (6, 6, 16), (5, 16, 16), (16, 16, 4),
@@ -75,6 +81,17 @@ def expect(result) -> dict:
     return out
 
 
+def _stage_dict(stage) -> dict:
+    return {"name": stage.name, "layers": _layers(stage), "ops": stage.ops, "bytes": stage.bytes,
+            "time_s": stage.time_s, "interconnect_bytes": stage.interconnect_bytes}
+
+
+def expect_outcome(out) -> dict:
+    """The numbers of a method's outcome (calculator.effects.Outcome) the JavaScript must reproduce."""
+    return {"prefill": _stage_dict(out.prefill), "decode": _stage_dict(out.decode),
+            "decode_token_s": out.decode_token_s, "memory": out.memory.to_dict(), "notes": list(out.notes)}
+
+
 class _Builder:
     def __init__(self, cat: dict):
         from calculator import CalculatorError, Hardware, Model, Settings, analyze
@@ -86,6 +103,7 @@ class _Builder:
         self.models = {k: model_from_dict(v) for k, v in cat["models"].items()}
         self.hardware = {k: hardware_from_dict(v) for k, v in cat["hardware"].items()}
         self.cases: list[dict] = []
+        self.effect_cases: list[dict] = []
         self.ids: set[str] = set()
 
     def _inputs(self, model, hardware):
@@ -117,11 +135,53 @@ class _Builder:
             return
         raise AssertionError(f"{case_id}: expected a CalculatorError")
 
-    def _add(self, case: dict) -> None:
+    def _add(self, case: dict, into: list | None = None) -> None:
         if case["id"] in self.ids:
             raise AssertionError(f"duplicate case id {case['id']}")
         self.ids.add(case["id"])
-        self.cases.append(case)
+        (self.cases if into is None else into).append(case)
+
+    # ------------------------------------------------------------------ method effects
+
+    def _effect_inputs(self, model, hardware, settings: dict, effect: dict, host):
+        m, hw = self._inputs(model, hardware)
+        if host is None and isinstance(hardware, str):  # as kb.analysis.Catalogue.host
+            link = self.cat["hardware"][hardware].get("host_link")
+            host = link["bandwidth_gb_s"] * 1e9 if link else None
+        extra = {"draft": self.models.get(effect.get("draft_model", "")),
+                 "student": self.models.get(effect.get("student", "")), "host_bandwidth": host}
+        return m, hw, self.Settings(**settings), extra
+
+    def try_effect(self, case_id: str, model, hardware, settings: dict, effect: dict, host=None) -> bool:
+        """Add a method-effect case; False (nothing added) when the calculator refuses it."""
+        from calculator.effects import apply_effect
+
+        try:
+            m, hw, s, extra = self._effect_inputs(model, hardware, settings, effect, host)
+            out = apply_effect(m, hw, s, effect, **extra)
+        except self.Error:
+            return False
+        case = {"id": case_id, "model": model, "hardware": hardware, "settings": s.to_dict(),
+                "effect": effect, "expect": expect_outcome(out)}
+        if host is not None:
+            case["host_bandwidth"] = host
+        self._add(case, self.effect_cases)
+        return True
+
+    def effect_error(self, case_id: str, model, hardware, settings: dict, effect: dict, host=None) -> None:
+        from calculator.effects import apply_effect
+
+        try:
+            m, hw, s, extra = self._effect_inputs(model, hardware, settings, effect, host)
+            apply_effect(m, hw, s, effect, **extra)
+        except self.Error as exc:
+            case = {"id": case_id, "model": model, "hardware": hardware, "settings": settings,
+                    "effect": effect, "error": str(exc)}
+            if host is not None:
+                case["host_bandwidth"] = host
+            self._add(case, self.effect_cases)
+            return
+        raise AssertionError(f"{case_id}: expected a CalculatorError")
 
 
 def _random_settings(rng: random.Random) -> dict:
@@ -183,6 +243,149 @@ CUSTOM_HARDWARE = {
                                  "bf16": 2.25e15, "tf32": 1.1e15, "fp32": 80e12, "int8": 4.5e15},
                        memory_bytes=192e9, interconnect_bandwidth=1.8e12),
 }
+
+
+# Method effects: fixed, representative effect dicts (the shapes of kb/methods entries' `effect`).
+EFFECTS = [
+    {"kind": "quantization", "weights": {"bits": 4, "group_size": 128}},
+    {"kind": "quantization", "weights": {"bits": 8}, "activations": {"bits": 8}},
+    {"kind": "quantization", "weights": {"bits": 4}, "activations": {"bits": 4},
+     "kv_cache": {"bits": 4, "group_size": 64}},
+    {"kind": "quantization", "kv_cache": {"bits": 2, "group_size": 32}},
+    {"kind": "data_format", "format": "fp8-e4m3", "weights_bits": 8, "activations_bits": 8},
+    {"kind": "data_format", "format": "INT4-outlier", "weights_bits": 4},
+    {"kind": "data_format", "format": "mxfp4", "weights_bits": 4, "activations_bits": 4},
+    {"kind": "data_format", "format": "fp6", "weights_bits": 6, "activations_bits": 6},
+    {"kind": "sparsity", "pattern": "unstructured", "sparsity": 0.5},
+    {"kind": "sparsity", "pattern": "unstructured", "sparsity": 0.7},
+    {"kind": "sparsity", "pattern": "unstructured", "sparsity": 0.0},
+    {"kind": "sparsity", "pattern": "n:m", "sparsity": 0.5, "n": 2, "m": 4},
+    {"kind": "sparsity", "pattern": "structured", "sparsity": 0.2},
+    {"kind": "sparsity", "pattern": "structured", "sparsity": 0.6},
+    {"kind": "low_rank", "params_kept": 0.85},
+    {"kind": "low_rank", "params_kept": 0.3},
+    {"kind": "distillation", "params_kept": 0.1},
+    {"kind": "distillation", "student": "llama-2-7b"},
+    {"kind": "distillation", "student": "opt-1.3b", "params_kept": 0.1},
+    {"kind": "distillation", "student": "no-such-model", "params_kept": 0.5},
+    {"kind": "early_exit", "average_depth": 0.33},
+    {"kind": "early_exit", "average_depth": 0.5},
+    {"kind": "early_exit", "average_depth": 1.0},
+    {"kind": "contextual_sparsity", "mlp_active": 0.2, "heads_active": 0.2},
+    {"kind": "contextual_sparsity", "mlp_active": 0.2},
+    {"kind": "contextual_sparsity", "heads_active": 0.5},
+    {"kind": "moe", "experts": 8, "top_k": 2},
+    {"kind": "moe", "experts": 64, "top_k": 2},
+    {"kind": "moe", "experts": 128, "top_k": 1},
+    {"kind": "moe", "experts": 2048, "top_k": 2},
+    {"kind": "speculative", "draft_length": 4, "acceptance_rate": 0.7, "draft_cost": 0.05},
+    {"kind": "speculative", "draft_length": 5, "acceptance_rate": 0.8, "draft_cost": 0.05},
+    {"kind": "speculative", "draft_length": 8, "acceptance_rate": 0.7, "draft_cost": 0.02},
+    {"kind": "speculative", "draft_length": 4, "acceptance_rate": 1.0, "draft_cost": 0.1},
+    {"kind": "speculative", "draft_length": 4, "acceptance_rate": 0.8, "draft_model": "opt-1.3b"},
+    {"kind": "speculative", "draft_length": 6, "acceptance_rate": 0.6, "draft_model": "llama-2-7b",
+     "draft_cost": 0.5},
+    {"kind": "parallel_decoding", "tokens_per_step": 2.0},
+    {"kind": "parallel_decoding", "tokens_per_step": 1.8, "extra_ops": 0.5},
+    {"kind": "parallel_decoding", "tokens_per_step": 2.5, "extra_ops": 0.1},
+    {"kind": "parallel_decoding", "tokens_per_step": 16.5},
+    {"kind": "parallel_decoding", "tokens_per_step": 1.0, "extra_ops": 0.0},
+    {"kind": "kv_compression", "kv_kept": 0.5},
+    {"kind": "kv_compression", "kv_kept": 0.125},
+    {"kind": "kv_compression", "kv_kept": 0.067},
+    {"kind": "kv_compression", "kv_kept": 0.03},
+    {"kind": "operator_fusion", "flash_attention": True, "fused_elementwise": False},
+    {"kind": "operator_fusion", "flash_attention": True, "fused_elementwise": True},
+    {"kind": "operator_fusion", "flash_attention": False, "fused_elementwise": True},
+    {"kind": "operator_fusion", "flash_attention": False},
+    {"kind": "offloading", "offloaded": 0.9},
+    {"kind": "offloading", "offloaded": 0.5},
+]
+
+
+def _effect_settings(rng: random.Random) -> dict:
+    w, a, kv = rng.choice(BIT_PRESETS[:12])
+    s = {
+        "stage": rng.choice(("all", "all", "prefill", "decode", "generate")),  # apply_effect runs all
+        "batch": rng.choice((1, 1, 4, 16, 64)),
+        "seq_len": rng.choice((1, 17, 128, 1000, 2048, 2048, 4096)),
+        "gen_len": rng.choice((1, 128, 500)),
+        "w_bits": w, "a_bits": a, "kv_bits": kv,
+        "number_format": "fp" if rng.random() < 0.3 else "int",
+        "flash_attention": rng.random() < 0.5,
+        "tp": rng.choice((1, 1, 1, 2, 4, 8)),
+        "quantize_head": rng.random() < 0.15,
+    }
+    if w < 16 and rng.random() < 0.6:
+        s["group_size"] = rng.choice((32, 64, 128, 128))
+    if kv < 16 and rng.random() < 0.5:
+        s["kv_group_size"] = rng.choice((32, 64, 128))
+    return s
+
+
+def _effect_cases(b: _Builder, model_ids: list[str], hw_ids: list[str]) -> None:
+    """Every effect of EFFECTS on two random (model, device, settings), plus hand-picked corners and
+    the effects the calculator refuses."""
+    custom_models = [CUSTOM_MODELS[k] for k in ("mqa", "opt-no-bias", "moe-many", "qwen-tied", "tiny")]
+    custom_hw = [CUSTOM_HARDWARE[k] for k in sorted(CUSTOM_HARDWARE)]
+    for n, effect in enumerate(EFFECTS):
+        rng = random.Random(f"{SEED}-effect-{n}")
+        for j in range(2):
+            for _ in range(100):
+                model = rng.choice(custom_models) if rng.random() < 0.15 else rng.choice(model_ids)
+                hw, host = rng.choice(hw_ids), None
+                if rng.random() < 0.15:
+                    hw, host = rng.choice(custom_hw), rng.choice((16e9, 64e9))
+                if b.try_effect(f"effect-{n:02d}-{effect['kind']}-{j}", model, hw, _effect_settings(rng),
+                                effect, host):
+                    break
+            else:
+                raise AssertionError(f"no valid case for effect {effect}")
+
+    corners = [
+        ("kv-round-half-down", "llama-2-7b", "nvidia-a6000", dict(seq_len=17), {"kind": "kv_compression", "kv_kept": 0.5}),
+        ("kv-round-half-up", "llama-2-7b", "nvidia-a6000", dict(seq_len=3), {"kind": "kv_compression", "kv_kept": 0.5}),
+        ("kv-at-least-one", "mistral-7b", "nvidia-l4", dict(seq_len=1), {"kind": "kv_compression", "kv_kept": 0.03}),
+        ("early-exit-tp", "llama-2-70b", "nvidia-h100-sxm", dict(tp=4, batch=8), {"kind": "early_exit", "average_depth": 0.5}),
+        ("sparsity-moe", "mixtral-8x7b", "nvidia-a100-80gb", dict(batch=8, seq_len=1000),
+         {"kind": "sparsity", "pattern": "n:m", "sparsity": 0.5, "n": 2, "m": 4}),
+        ("sparsity-moe-unstructured", CUSTOM_MODELS["moe-many"], "nvidia-h100-sxm", dict(w_bits=4, group_size=128),
+         {"kind": "sparsity", "pattern": "unstructured", "sparsity": 0.5}),
+        ("moe-from-opt", "opt-6.7b", "nvidia-a100-40gb", dict(batch=4), {"kind": "moe", "experts": 8, "top_k": 2}),
+        ("moe-width-one", CUSTOM_MODELS["tiny"], "nvidia-t4", {}, {"kind": "moe", "experts": 16, "top_k": 2}),
+        ("speculative-draft-70b", "llama-2-70b", "nvidia-a100-80gb", dict(tp=4),
+         {"kind": "speculative", "draft_length": 4, "acceptance_rate": 0.8, "draft_model": "llama-2-7b"}),
+        ("distillation-student-13b", "llama-2-70b", "nvidia-h200", dict(batch=8), {"kind": "distillation", "student": "llama-13b"}),
+        ("offload-gaudi", "opt-30b", "intel-gaudi2", {}, {"kind": "offloading", "offloaded": 0.9}),
+        ("offload-h100", "llama-2-13b", "nvidia-h100-pcie", dict(batch=16), {"kind": "offloading", "offloaded": 0.5}),
+        ("fused-tp", "llama-3-70b", "nvidia-h100-sxm", dict(tp=8),
+         {"kind": "operator_fusion", "flash_attention": True, "fused_elementwise": True}),
+    ]
+    for case_id, model, hw, settings, effect in corners:
+        if not b.try_effect(f"effect-{case_id}", model, hw, settings, effect):
+            raise AssertionError(f"effect-{case_id}: the calculator refused it")
+
+    errors = [
+        ("none", "llama-2-7b", "nvidia-a6000", {},
+         {"kind": "none", "reason": "a serving scheduler; nothing changes in one forward pass"}),
+        ("unknown-kind", "llama-2-7b", "nvidia-a6000", {}, {"kind": "magic"}),
+        ("moe-on-moe", "mixtral-8x7b", "nvidia-a100-80gb", {}, {"kind": "moe", "experts": 8, "top_k": 2}),
+        ("moe-top-k", "llama-2-7b", "nvidia-a6000", {}, {"kind": "moe", "experts": 4, "top_k": 8}),
+        ("speculative-no-draft", "llama-2-7b", "nvidia-a6000", {},
+         {"kind": "speculative", "draft_length": 4, "acceptance_rate": 0.8}),
+        ("speculative-unknown-draft", "llama-2-7b", "nvidia-a6000", {},
+         {"kind": "speculative", "draft_length": 4, "acceptance_rate": 0.8, "draft_model": "no-such-model"}),
+        ("distillation-nothing", "llama-2-7b", "nvidia-a6000", {}, {"kind": "distillation"}),
+        ("distillation-unknown-student", "llama-2-7b", "nvidia-a6000", {},
+         {"kind": "distillation", "student": "no-such-model"}),
+        ("offloading-no-host-link", "llama-2-7b", "nvidia-a6000", {}, {"kind": "offloading", "offloaded": 0.5}),
+        ("quantization-group-16-bit", "llama-2-7b", "nvidia-a6000", {},
+         {"kind": "quantization", "weights": {"bits": 16, "group_size": 128}}),
+        ("speculative-draft-tp", "llama-2-70b", "nvidia-a100-80gb", dict(tp=8),
+         {"kind": "speculative", "draft_length": 4, "acceptance_rate": 0.8, "draft_model": "qwen2.5-7b"}),
+    ]
+    for case_id, model, hw, settings, effect in errors:
+        b.effect_error(f"effect-error-{case_id}", model, hw, settings, effect)
 
 
 def build() -> str:
@@ -323,16 +526,23 @@ def build() -> str:
     for case_id, model, hw, settings in errors:
         b.error_case(f"error-{case_id}", model, hw, settings)
 
+    _effect_cases(b, model_ids, hw_ids)
+    from calculator.effects import EFFECT_KINDS
+
+    kinds = {c["effect"]["kind"] for c in b.effect_cases}
+    assert kinds >= set(EFFECT_KINDS), set(EFFECT_KINDS) - kinds
+
     families = {cat["models"][m].get("family") for m in model_ids}
     used = {c["model"] for c in b.cases if isinstance(c["model"], str)}
     assert used == set(model_ids), set(model_ids) - used
     assert {c["hardware"] for c in b.cases if isinstance(c["hardware"], str)} == set(hw_ids)
     doc = {
-        "about": "Written by tools/make_vectors.py from calculator.analyze; do not edit by hand. "
-                 "Layer rows: [name, count, ops, bytes, time_s, bound, format].",
+        "about": "Written by tools/make_vectors.py from calculator.analyze and calculator.effects.apply_effect; "
+                 "do not edit by hand. Layer rows: [name, count, ops, bytes, time_s, bound, format].",
         "families": sorted(f for f in families if f),
         "catalogue": cat,
         "cases": b.cases,
+        "effect_cases": b.effect_cases,
     }
     return json.dumps(doc, separators=(",", ":"), sort_keys=False, allow_nan=False) + "\n"
 
@@ -351,10 +561,12 @@ def main(argv=None) -> int:
             return 1
         return 0
     OUT.write_text(text, encoding="utf-8")
-    cases = json.loads(text)["cases"]
+    doc = json.loads(text)
+    cases, effect_cases = doc["cases"], doc["effect_cases"]
     errors = sum(1 for c in cases if "error" in c)
-    print(f"wrote {OUT.relative_to(REPO)}: {len(cases)} cases ({errors} refused inputs), "
-          f"{len(text) // 1024} KiB")
+    effect_errors = sum(1 for c in effect_cases if "error" in c)
+    print(f"wrote {OUT.relative_to(REPO)}: {len(cases)} cases ({errors} refused inputs) and "
+          f"{len(effect_cases)} method-effect cases ({effect_errors} refused), {len(text) // 1024} KiB")
     return 0
 
 

@@ -1,59 +1,144 @@
-// The browser's method effects (docs/assets/js/effects.js): the settings each kind sets, as
-// calculator/effects.py does for quantization, data_format and operator_fusion.
+// The browser's method effects (docs/assets/js/effects.js) against the Python ones
+// (calculator/effects.py): every `effect_cases` entry of tests/js/vectors.json, written by
+// tools/make_vectors.py from calculator.effects.apply_effect, to 1e-9 relative.
 // Run: node --test tests/js/
 
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
-import { applyEffect, isModelled, modelledKinds, registerEffect } from "../../docs/assets/js/effects.js";
-import { DEFAULT_SETTINGS, analyze, makeHardware, makeModel, makeSettings } from "../../docs/assets/js/roofline.js";
+import {
+  EFFECT_KINDS, applyEffect, baseline, effectSettings, expectedTokensPerStep, formatG4,
+  hostBandwidthFromCatalogue, pyRound,
+} from "../../docs/assets/js/effects.js";
+import {
+  CalculatorError, DEFAULT_SETTINGS, analyze, hardwareFromCatalogue, makeHardware, makeModel, makeSettings,
+  modelFromCatalogue,
+} from "../../docs/assets/js/roofline.js";
 
-const base = { ...DEFAULT_SETTINGS, number_format: "fp", flash_attention: true, group_size: null };
+const vectors = JSON.parse(readFileSync(new URL("./vectors.json", import.meta.url), "utf8"));
+const REL = 1e-9;
 
-test("quantization sets every bit-width and group size, 16 where the entry is silent", () => {
-  const out = applyEffect(base, { kind: "quantization", weights: { bits: 4, group_size: 128 }, kv_cache: { bits: 8 } });
-  assert.equal(out.modelled, true);
-  assert.deepEqual([out.settings.w_bits, out.settings.a_bits, out.settings.kv_bits], [4, 16, 8]);
-  assert.equal(out.settings.group_size, 128);
-  assert.equal(out.settings.kv_group_size, null);
-  assert.equal(out.settings.number_format, "fp"); // untouched
-  assert.deepEqual(out.keys, ["w_bits", "a_bits", "kv_bits", "group_size", "kv_group_size"]);
-  makeSettings(out.settings); // valid
+function close(actual, expected, where) {
+  if (expected === null || typeof expected !== "number") {
+    assert.equal(actual, expected, where);
+    return;
+  }
+  assert.equal(typeof actual, "number", `${where}: not a number (${actual})`);
+  const scale = Math.max(Math.abs(expected), Math.abs(actual));
+  const ok = actual === expected || Math.abs(actual - expected) <= REL * scale;
+  assert.ok(ok, `${where}: ${actual} != ${expected} (rel ${Math.abs(actual - expected) / scale})`);
+}
+
+const models = {};
+const devices = {};
+for (const [id, data] of Object.entries(vectors.catalogue.models)) models[id] = modelFromCatalogue(data);
+for (const [id, data] of Object.entries(vectors.catalogue.hardware)) devices[id] = hardwareFromCatalogue(data);
+
+/** The arguments of applyEffect, looked up as the page does (catalogue ids, host link). */
+function inputs(c) {
+  const model = typeof c.model === "string" ? models[c.model] : makeModel(c.model);
+  const hardware = typeof c.hardware === "string" ? devices[c.hardware] : makeHardware(c.hardware);
+  const host = c.host_bandwidth ?? hostBandwidthFromCatalogue(vectors.catalogue.hardware[c.hardware]);
+  const extra = {
+    draft: models[c.effect.draft_model] ?? null,
+    student: models[c.effect.student] ?? null,
+    hostBandwidth: host,
+  };
+  return [model, hardware, makeSettings(c.settings), c.effect, extra];
+}
+
+function compareStage(got, want, where) {
+  assert.equal(got.name, want.name, `${where} name`);
+  assert.equal(got.layers.length, want.layers.length, `${where} row count`);
+  want.layers.forEach(([lname, count, ops, bytes, time, bound, fmt], i) => {
+    const r = got.layers[i];
+    const at = `${where}.${lname}`;
+    assert.equal(r.name, lname, `${at} name`);
+    close(r.count, count, `${at} count`);
+    close(r.ops, ops, `${at} ops`);
+    close(r.bytes, bytes, `${at} bytes`);
+    close(r.time_s, time, `${at} time_s`);
+    assert.equal(r.bound, bound, `${at} bound`);
+    assert.equal(r.format, fmt, `${at} format`);
+    close(r.arithmetic_intensity, bytes ? ops / bytes : Infinity, `${at} intensity`);
+  });
+  for (const key of ["ops", "bytes", "time_s", "interconnect_bytes"]) close(got[key], want[key], `${where}.${key}`);
+}
+
+test("the effect vectors cover every effect kind on several models and devices", () => {
+  const cases = vectors.effect_cases;
+  assert.ok(cases.length + vectors.cases.length >= 300);
+  const kinds = new Set(cases.map((c) => c.effect.kind));
+  for (const kind of EFFECT_KINDS) assert.ok(kinds.has(kind), `no case of ${kind}`);
+  for (const kind of EFFECT_KINDS.filter((k) => k !== "none")) {
+    const valid = cases.filter((c) => c.expect && c.effect.kind === kind);
+    const ms = new Set(valid.map((c) => JSON.stringify(c.model)));
+    const hs = new Set(valid.map((c) => JSON.stringify(c.hardware)));
+    assert.ok(ms.size >= 3 && hs.size >= 3, `${kind}: ${ms.size} models, ${hs.size} devices`);
+  }
+  assert.ok(cases.some((c) => c.effect.kind === "none" && c.error), "no refused kind none");
 });
 
-test("data_format picks the number format from the format name", () => {
-  const fp = applyEffect(base, { kind: "data_format", format: "fp8-e4m3", weights_bits: 8, activations_bits: 8 });
-  assert.deepEqual([fp.settings.w_bits, fp.settings.a_bits, fp.settings.number_format], [8, 8, "fp"]);
-  const int = applyEffect(base, { kind: "data_format", format: "int4-outlier", weights_bits: 4 });
-  assert.deepEqual([int.settings.w_bits, int.settings.a_bits, int.settings.number_format], [4, 16, "int"]);
+for (const c of vectors.effect_cases) {
+  test(`effect case ${c.id}`, () => {
+    if (c.error !== undefined) {
+      assert.throws(() => applyEffect(...inputs(c)), (err) => {
+        assert.ok(err instanceof CalculatorError, `${c.id}: ${err}`);
+        assert.equal(err.message, c.error);
+        return true;
+      });
+      return;
+    }
+    const out = applyEffect(...inputs(c));
+    const e = c.expect;
+    compareStage(out.prefill, e.prefill, `${c.id} prefill`);
+    compareStage(out.decode, e.decode, `${c.id} decode`);
+    close(out.decode_token_s, e.decode_token_s, `${c.id} decode_token_s`);
+    for (const [key, value] of Object.entries(e.memory)) close(out.memory[key], value, `${c.id} memory.${key}`);
+    assert.deepEqual(out.notes, e.notes, `${c.id} notes`);
+    if (out.analysis) { // a plain analysis: its stages are the outcome's
+      assert.equal(out.analysis.stages.decode.time_s, out.decode.time_s);
+      assert.equal(out.analysis.memory.total_bytes, out.memory.total_bytes);
+    }
+  });
+}
+
+test("expected tokens per speculative step (Leviathan et al.)", () => {
+  close(expectedTokensPerStep(0.8, 4), 3.3616, "a=0.8 g=4");
+  assert.equal(expectedTokensPerStep(1, 4), 5);
 });
 
-test("operator_fusion switches fused attention; fused element-wise kernels are only noted", () => {
-  const off = applyEffect(base, { kind: "operator_fusion", flash_attention: false, fused_elementwise: true });
-  assert.equal(off.settings.flash_attention, false);
-  assert.match(off.notes.join(" "), /not modelled in the browser yet/);
-  const on = applyEffect({ ...base, flash_attention: false }, { kind: "operator_fusion", flash_attention: true });
-  assert.equal(on.settings.flash_attention, true);
+test("Python's round and .4g formatting", () => {
+  assert.deepEqual([0.5, 1.5, 2.5, 8.5, 2.4999, 2.5001, 3].map(pyRound), [0, 2, 2, 8, 2, 3, 3]);
+  const cases = [[1.23456e-5, "1.235e-05"], [12345.6, "1.235e+04"], [0.0001, "0.0001"], [100, "100"],
+    [1.5, "1.5"], [0.00012345, "0.0001234"], [9999.5, "1e+04"], [0.99995, "1"], [123.456, "123.5"],
+    [2, "2"], [1e-7, "1e-07"], [0.1, "0.1"]];
+  for (const [x, text] of cases) assert.equal(formatG4(x), text, String(x));
 });
 
-test("other kinds leave the settings alone and say so", () => {
-  const out = applyEffect(base, { kind: "sparsity", pattern: "unstructured", sparsity: 0.5 });
-  assert.equal(out.modelled, false);
-  assert.deepEqual(out.settings, base);
-  assert.match(out.notes[0], /not modelled in the browser yet/);
-  assert.equal(isModelled({ kind: "speculative" }), false);
-  assert.deepEqual(modelledKinds().sort(), ["data_format", "operator_fusion", "quantization"]);
+test("effectSettings: the inputs a method decides", () => {
+  const base = { ...DEFAULT_SETTINGS, number_format: "fp", flash_attention: true };
+  const q = effectSettings(base, { kind: "quantization", weights: { bits: 4, group_size: 128 }, kv_cache: { bits: 8 } });
+  assert.deepEqual([q.settings.w_bits, q.settings.a_bits, q.settings.kv_bits, q.settings.group_size], [4, 16, 8, 128]);
+  assert.equal(q.settings.number_format, "fp");
+  assert.deepEqual(q.keys, ["w_bits", "a_bits", "kv_bits", "group_size", "kv_group_size"]);
+  const d = effectSettings(base, { kind: "data_format", format: "int4-outlier", weights_bits: 4 });
+  assert.deepEqual([d.settings.w_bits, d.settings.a_bits, d.settings.number_format], [4, 16, "int"]);
+  const f = effectSettings(base, { kind: "operator_fusion", flash_attention: false, fused_elementwise: true });
+  assert.equal(f.settings.flash_attention, false);
+  const s = effectSettings(base, { kind: "sparsity", pattern: "unstructured", sparsity: 0.5 });
+  assert.deepEqual(s, { settings: base, keys: [] });
 });
 
-test("a new kind plugs in through registerEffect, with an optional transform of the result", () => {
-  registerEffect("test_halve_decode", (s) => ({
-    settings: s,
-    transform: (r) => ({ ...r, stages: { ...r.stages, decode: { ...r.stages.decode, time_s: r.stages.decode.time_s / 2 } } }),
-  }));
-  const out = applyEffect(DEFAULT_SETTINGS, { kind: "test_halve_decode" });
-  const model = makeModel({ id: "m", hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2,
-    num_attention_heads: 4, vocab_size: 100 });
-  const hw = makeHardware({ id: "d", memory_bandwidth: 1e12, peak_ops: { fp16: 1e14 } });
-  const plain = analyze(model, hw, makeSettings(out.settings));
-  assert.equal(out.transform(plain).stages.decode.time_s, plain.stages.decode.time_s / 2);
+test("a plain analysis is kept where the method only changes the settings or the model", () => {
+  const model = models["llama-2-7b"], hw = devices["nvidia-a6000"];
+  const s = makeSettings({ stage: "decode" });
+  const q = applyEffect(model, hw, s, { kind: "quantization", weights: { bits: 4 } });
+  assert.ok(q.analysis && q.analysis.generate, "quantization keeps the request summary");
+  assert.deepEqual(q.decode, analyze(model, hw, makeSettings({ w_bits: 4 })).stages.decode);
+  const sp = applyEffect(model, hw, s, { kind: "speculative", draft_length: 4, acceptance_rate: 0.8, draft_cost: 0.1 });
+  assert.equal(sp.analysis, null);
+  assert.equal(sp.decode.step_tokens, 5);
+  assert.ok(sp.decode_token_s < baseline(model, hw, s).decode_token_s);
 });

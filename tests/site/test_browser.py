@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 
 from calculator import CalculatorError, Settings, analyze
+from calculator.effects import apply_effect
+from kb.analysis import Catalogue
 from kb.catalogue import load_hardware, load_model
 from kb.load import load
 from tests.site.conftest import REPO
@@ -30,6 +32,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run"]
 REL = 1e-9
 KB = load(REPO)
+CATALOGUE = Catalogue(KB)
 
 
 def _unavailable(reason: str):
@@ -99,19 +102,40 @@ def _outputs(page, config: str) -> dict[str, str]:
     )
 
 
-def _python_outputs(result) -> dict:
-    """The numbers the page shows, as calculator.analyze computes them (same names as data-output)."""
-    out = {"model.parameters": result.model.parameters}
-    for name, stage in result.stages.items():
+def _stage_outputs(stages: dict, tp: int) -> dict:
+    out = {}
+    for name, stage in stages.items():
         out[f"{name}.time_s"] = stage.time_s
         out[f"{name}.ops"] = stage.ops
         out[f"{name}.bytes"] = stage.bytes
         out[f"{name}.arithmetic_intensity"] = stage.ops / stage.bytes
-        if result.settings.tp > 1:
+        if tp > 1:
             out[f"{name}.interconnect_bytes"] = stage.interconnect_bytes
         for row in stage.layers:
             for field in ("ops", "bytes", "time_s"):
                 out[f"{name}.layers.{row.name}.{field}"] = getattr(row, field)
+    return out
+
+
+def _memory_outputs(m) -> dict:
+    out = {
+        "memory.weights_bytes": m.weights_bytes,
+        "memory.kv_cache_bytes": m.kv_cache_bytes,
+        "memory.activations_bytes": m.activations_bytes,
+        "memory.total_bytes": m.total_bytes,
+        "memory.fits": m.fits,
+    }
+    if m.capacity_bytes:
+        out["memory.capacity_bytes"] = m.capacity_bytes
+    return out
+
+
+def _python_outputs(result) -> dict:
+    """The numbers the page shows, as calculator.analyze computes them (same names as data-output)."""
+    out = {"model.parameters": result.model.parameters}
+    out.update(_stage_outputs(result.stages, result.settings.tp))
+    if "decode" in result.stages:
+        out["decode_token_s"] = result.stages["decode"].time_s
     g = result.generate
     if g is not None:
         out.update({
@@ -123,16 +147,24 @@ def _python_outputs(result) -> dict:
             "generate.kv_cache_bytes_end": g.kv_cache_bytes_end,
             "generate.memory_end_bytes": g.memory_end_bytes,
         })
-    m = result.memory
-    out.update({
-        "memory.weights_bytes": m.weights_bytes,
-        "memory.kv_cache_bytes": m.kv_cache_bytes,
-        "memory.activations_bytes": m.activations_bytes,
-        "memory.total_bytes": m.total_bytes,
-        "memory.fits": m.fits,
-    })
-    if m.capacity_bytes:
-        out["memory.capacity_bytes"] = m.capacity_bytes
+    out.update(_memory_outputs(result.memory))
+    return out
+
+
+def _outcome_outputs(outcome, model: str, settings: Settings) -> dict:
+    """The numbers the page shows for a method that changes layer rows (calculator.effects.Outcome):
+    the stages the chosen stage asks for, the method's memory and time per generated token, no request
+    summary."""
+    stages = {"prefill": outcome.prefill, "decode": outcome.decode}
+    if settings.stage in ("prefill", "decode"):
+        stages = {settings.stage: stages[settings.stage]}
+    elif settings.stage == "generate":
+        stages = {}
+    out = {"model.parameters": load_model(model).parameters}
+    out.update(_stage_outputs(stages, settings.tp))
+    if settings.stage != "prefill":
+        out["decode_token_s"] = outcome.decode_token_s
+    out.update(_memory_outputs(outcome.memory))
     return out
 
 
@@ -237,12 +269,77 @@ def test_a_shared_link_reproduces_state_and_results(page, browser, base_url):
     assert not page.is_disabled('section[data-config="b"] [name="w_bits"]')
 
 
-def test_a_method_the_browser_cannot_model_says_so(page, base_url):
-    method = next(m for m in sorted(KB.methods.values(), key=lambda m: m.id) if m.effect.kind == "sparsity")
+def _first_method(kind: str, test=lambda effect: True):
+    return next(m for m in sorted(KB.methods.values(), key=lambda m: m.id)
+                if m.effect.kind == kind and test(m.effect))
+
+
+def test_a_row_level_method_chosen_in_the_page_gives_the_python_time_per_token(page, base_url):
+    """A speculative entry (draft cost) and a sparsity entry, chosen from the method menu: every number
+    of the page, and above all the time per generated token, is what kb.analysis computes."""
+    _open_calculator(page, base_url + "calculator/")
+    a = 'section[data-config="a"] '
+    page.select_option(a + '[name="model"]', "llama-2-13b")
+    page.select_option(a + '[name="hardware"]', "nvidia-a100-80gb")
+    page.fill(a + '[name="batch"]', "4")
+    page.fill(a + '[name="seq_len"]', "1024")
+    settings = Settings(batch=4, seq_len=1024)
+    plain = CATALOGUE.baseline("llama-2-13b", "nvidia-a100-80gb", settings)
+    for method in (_first_method("speculative", lambda e: e.draft_cost is not None and not e.draft_model),
+                   _first_method("sparsity", lambda e: e.pattern == "unstructured")):
+        page.select_option(a + '[name="method"]', method.id)
+        expected = CATALOGUE.run(method, "llama-2-13b", "nvidia-a100-80gb", settings)
+        shown = _outputs(page, "a")
+        got = float(shown["decode_token_s"])
+        assert abs(got - expected.decode_token_s) <= REL * expected.decode_token_s, (method.id, got)
+        assert expected.decode_token_s != plain.decode_token_s, method.id
+        _assert_same(shown, _outcome_outputs(expected, "llama-2-13b", settings), method.id)
+        assert method.name in page.locator(a + '[data-role="method"]').inner_text()
+    # B as A without the method: the comparison sets the plain time per token against the method's.
+    page.click('button[data-action="a-to-b"]')
+    page.select_option('section[data-config="b"] [name="method"]', "")
+    ratio = float(page.locator('tr[data-compare="decode_token_s"] td[data-value]').get_attribute("data-value"))
+    want = plain.decode_token_s / expected.decode_token_s
+    assert abs(ratio - want) <= REL * want
+
+
+@pytest.mark.parametrize("kind, model, hardware, query, settings", [
+    ("kv_compression", "llama-3-8b", "nvidia-rtx-4090", "seq_len=4096&stage=decode", dict(seq_len=4096, stage="decode")),
+    ("offloading", "llama-2-70b", "nvidia-h100-sxm", "batch=2", dict(batch=2)),
+    ("early_exit", "llama-2-70b", "nvidia-h100-sxm", "tp=4&stage=generate", dict(tp=4, stage="generate")),
+    ("parallel_decoding", "qwen2.5-7b", "nvidia-l40s", "flash=1&w_bits=4&group_size=128",
+     dict(flash_attention=True, w_bits=4, group_size=128)),
+])
+def test_row_level_methods_from_a_link(page, base_url, kind, model, hardware, query, settings):
+    method = _first_method(kind)
+    _open_calculator(page, f"{base_url}calculator/?model={model}&hardware={hardware}&method={method.id}&{query}")
+    s = Settings(**settings)
+    expected = CATALOGUE.run(method, model, hardware, s)
+    _assert_same(_outputs(page, "a"), _outcome_outputs(expected, model, s), f"{method.id} {query}")
+
+
+def test_a_method_that_changes_the_model_keeps_the_request_summary(page, base_url):
+    method = _first_method("moe")
+    _open_calculator(page, f"{base_url}calculator/?model=llama-2-7b&hardware=nvidia-a6000&method={method.id}")
+    expected = CATALOGUE.run(method, "llama-2-7b", "nvidia-a6000", Settings())
+    shown = _outputs(page, "a")
+    for key in ("prefill.time_s", "decode.time_s", "decode_token_s", "memory.total_bytes"):
+        value = {"prefill.time_s": expected.prefill.time_s, "decode.time_s": expected.decode.time_s,
+                 "decode_token_s": expected.decode_token_s, "memory.total_bytes": expected.memory_bytes}[key]
+        assert abs(float(shown[key]) - value) <= REL * value, key
+    assert "generate.ttft_s" in shown and float(shown["generate.ttft_s"]) == float(shown["prefill.time_s"])
+
+
+def test_a_method_of_kind_none_is_refused_with_its_reason(page, base_url):
+    method = _first_method("none")
     _open_calculator(page, f"{base_url}calculator/?method={method.id}")
-    box = page.locator('section[data-config="a"] [data-role="method"]')
-    assert "not modelled in the browser yet" in box.inner_text()
-    _assert_same(_outputs(page, "a"), _python_outputs(_python("llama-2-7b", "nvidia-a6000")), "plain")
+    with pytest.raises(CalculatorError) as info:
+        apply_effect(load_model("llama-2-7b"), load_hardware("nvidia-a6000"), Settings(),
+                     method.effect.model_dump(exclude_none=True))
+    a = 'section[data-config="a"] '
+    assert page.locator(a + '[data-role="error"]').inner_text() == str(info.value)
+    assert method.effect.reason in page.locator(a + '[data-role="method"]').inner_text()
+    assert page.locator(a + '[data-output]').count() == 0
 
 
 def _refusal(model, hardware, **settings) -> str:

@@ -48,6 +48,32 @@ def test_vectors_cover_the_catalogue_and_the_options():
     assert sum("error" in c for c in cases) >= 10
 
 
+def test_effect_vectors_cover_every_effect_kind():
+    """tests/js/effects.test.mjs holds effects.js to calculator.effects on these cases."""
+    from calculator.effects import EFFECT_KINDS
+
+    doc = json.loads(VECTORS.read_text(encoding="utf-8"))
+    cases = doc["effect_cases"]
+    assert len(doc["cases"]) + len(cases) >= 300
+    valid = [c for c in cases if "expect" in c]
+    for kind in EFFECT_KINDS:
+        if kind == "none":
+            assert any(c["effect"]["kind"] == "none" and "error" in c for c in cases)
+            continue
+        mine = [c for c in valid if c["effect"]["kind"] == kind]
+        assert len({json.dumps(c["model"]) for c in mine}) >= 3, kind
+        assert len({json.dumps(c["hardware"]) for c in mine}) >= 3, kind
+    effects = [c["effect"] for c in valid]
+    assert {e["pattern"] for e in effects if e["kind"] == "sparsity"} == {"unstructured", "n:m", "structured"}
+    assert any(e["kind"] == "speculative" and "draft_model" in e for e in effects)
+    assert any(e["kind"] == "speculative" and "draft_model" not in e for e in effects)
+    assert any(e["kind"] == "distillation" and "student" in e for e in effects)
+    assert any(e["kind"] == "operator_fusion" and e.get("fused_elementwise") for e in effects)
+    assert any(e["kind"] == "offloading" and isinstance(c["hardware"], str) for c, e in zip(valid, effects))
+    assert any(c["settings"]["tp"] > 1 for c in valid)
+    assert sum("error" in c for c in cases) >= 8
+
+
 def test_catalogue_json_gives_the_same_inputs_as_the_yaml_files():
     """The browser builds its inputs from data/catalogue.json, the CLI from the YAML files."""
     from kb.catalogue import hardware_from_dict, load_hardware, load_model, model_from_dict

@@ -3,11 +3,12 @@
 // Every change recomputes with roofline.js (the mirror of the Python calculator) and rewrites the
 // query string, so a link reproduces the page: A's keys plain (model, hardware, batch, ...), B's
 // with a `b_` prefix. Every number shown carries `data-output="<name>"` and the raw value in
-// `data-value`, which the browser tests compare with calculator.analyze.
+// `data-value`, which the browser tests compare with calculator.analyze (and, with a method chosen,
+// with calculator.effects.apply_effect, whose effects.js mirror applies every effect kind).
 
 import { rooflineSvg } from "./chart.js";
 import { SITE_ROOT, bytesText, debounce, esc, loadData, number, seconds, si, writeQuery } from "./common.js";
-import { applyEffect, isModelled } from "./effects.js";
+import { applyEffect, effectSettings, expectedTokensPerStep, hostBandwidthFromCatalogue } from "./effects.js";
 import {
   ALLOWED_BITS, STAGES, analyze, hardwareFromCatalogue, makeSettings, modelFromCatalogue,
 } from "./roofline.js";
@@ -73,6 +74,7 @@ const OUTPUTS = {
   "decode.bytes": (r) => r.stages.decode?.bytes,
   "decode.arithmetic_intensity": (r) => r.stages.decode?.arithmetic_intensity,
   "decode.interconnect_bytes": (r) => (r.settings.tp > 1 ? r.stages.decode?.interconnect_bytes : undefined),
+  "decode_token_s": (r) => r.decode_token_s,
   "generate.ttft_s": (r) => r.generate?.ttft_s,
   "generate.tpot_s": (r) => r.generate?.time_per_output_token_s,
   "generate.e2e_latency_s": (r) => r.generate?.e2e_latency_s,
@@ -96,6 +98,7 @@ const intensity = (v) => `${number(v)} ops/B`;
 const FIGURES = [
   ["generate.ttft_s", "Time to first token", seconds, "lower"],
   ["generate.tpot_s", "Time per output token", seconds, "lower"],
+  ["decode_token_s", "Time per generated token", seconds, "lower"],
   ["generate.tokens_per_s", "Throughput (end to end)", rate, "higher"],
   ["generate.decode_tokens_per_s", "Decode throughput", rate, "higher"],
   ["generate.e2e_latency_s", "End-to-end latency", seconds, "lower"],
@@ -110,8 +113,12 @@ const FIGURES = [
   ["decode.arithmetic_intensity", "Decode intensity", intensity, null],
   ["decode.interconnect_bytes", "Decode link traffic", bytesText, "lower"],
 ];
-const COMPARED = ["generate.ttft_s", "generate.tpot_s", "generate.tokens_per_s", "prefill.time_s",
-  "decode.time_s", "memory.total_bytes"];
+const COMPARED = ["generate.ttft_s", "generate.tpot_s", "decode_token_s", "generate.tokens_per_s",
+  "prefill.time_s", "decode.time_s", "memory.total_bytes"];
+const TIPS = {
+  decode_token_s: "One decode step at the full context per token it yields: a method's figure (speculative and "
+    + "parallel decoding divide by the tokens per step, offloading adds the host-link transfer).",
+};
 const LABELS = Object.fromEntries(FIGURES.map(([key, label, fmt, better]) => [key, { label, fmt, better }]));
 LABELS["memory.total_bytes"] = { label: "Memory per device", fmt: bytesText, better: "lower" };
 
@@ -193,11 +200,46 @@ function effectSummary(effect) {
     case "data_format":
       return `${effect.format}, W${effect.weights_bits || 16}A${effect.activations_bits || 16}`;
     case "operator_fusion":
-      return effect.flash_attention ? "fused attention" : "fused kernels";
+      return [effect.flash_attention && "fused attention", effect.fused_elementwise && "fused element-wise"]
+        .filter(Boolean).join(", ") || "no fusion";
+    case "sparsity":
+      return `${pct(effect.sparsity)} ${effect.pattern === "n:m" ? `${effect.n}:${effect.m}` : effect.pattern} sparsity`;
+    case "low_rank":
+      return `${pct(effect.params_kept)} of linear weights kept`;
+    case "distillation":
+      return effect.student ? `student ${effect.student}` : `${pct(effect.params_kept ?? NaN)} of linear weights kept`;
+    case "early_exit":
+      return `${pct(effect.average_depth)} of the layers per token`;
+    case "contextual_sparsity":
+      return [effect.mlp_active != null && `MLP ${pct(effect.mlp_active)} active`,
+        effect.heads_active != null && `heads ${pct(effect.heads_active)} active`].filter(Boolean).join(", ");
+    case "moe":
+      return `${effect.experts} experts, top-${effect.top_k}`;
+    case "speculative":
+      return `draft ${effect.draft_length} tokens${effect.draft_model ? ` with ${effect.draft_model}` : ""}, `
+        + `acceptance ${effect.acceptance_rate}`;
+    case "parallel_decoding":
+      return `${effect.tokens_per_step} tokens per step${effect.extra_ops ? `, +${pct(effect.extra_ops)} ops` : ""}`;
+    case "kv_compression":
+      return `${pct(effect.kv_kept)} of the KV cache kept`;
+    case "offloading":
+      return `${pct(effect.offloaded)} of the weights over the host link`;
+    case "none":
+      return "not shown on a roofline";
     default:
       return effect.kind.replace(/_/g, " ");
   }
 }
+
+const pct = (v) => `${number(100 * v)}%`;
+
+const KIND_TITLES = {
+  quantization: "Quantization", data_format: "Number formats", sparsity: "Sparsity (pruning)",
+  low_rank: "Low rank", distillation: "Distillation", early_exit: "Early exit",
+  contextual_sparsity: "Contextual sparsity", moe: "Mixture of experts", speculative: "Speculative decoding",
+  parallel_decoding: "Parallel decoding", kv_compression: "KV-cache compression",
+  operator_fusion: "Operator fusion", offloading: "Offloading", none: "Not shown on a roofline",
+};
 
 function optionsHtml(items, selected) {
   return items.map(([value, text]) => `<option value="${esc(value)}"${value === selected ? " selected" : ""}>`
@@ -226,14 +268,16 @@ function formHtml(cfg, known) {
       control = `<select id="${id(key)}" name="${key}">${grouped(known.devices,
         (d) => d.vendor || "Other", (d) => (d.memory_bytes ? `${d.name} (${number(d.memory_bytes / 2 ** 30)} GiB)` : d.name))}</select>`;
     } else if (key === "method") {
-      const applied = [], notYet = [];
+      const byKind = new Map(Object.keys(KIND_TITLES).map((k) => [k, []]));
       for (const [mid, m] of known.methods) {
         const opt = `<option value="${esc(mid)}">${esc(m.name)} (${esc(effectSummary(m.effect))})</option>`;
-        (isModelled(m.effect) ? applied : notYet).push(opt);
+        if (!byKind.has(m.effect.kind)) byKind.set(m.effect.kind, []);
+        byKind.get(m.effect.kind).push(opt);
       }
+      const groups = [...byKind].filter(([, opts]) => opts.length).map(([kind, opts]) =>
+        `<optgroup label="${esc(KIND_TITLES[kind] || kind)}">${opts.join("")}</optgroup>`);
       control = `<select id="${id(key)}" name="${key}"><option value="">none (plain settings)</option>`
-        + `<optgroup label="Applied in the browser">${applied.join("")}</optgroup>`
-        + `<optgroup label="Not modelled in the browser yet">${notYet.join("")}</optgroup></select>`;
+        + `${groups.join("")}</select>`;
     } else if (key === "stage") {
       control = `<select id="${id(key)}" name="${key}">${optionsHtml(STAGES.map((s) => [s, STAGE_TEXT[s]]))}</select>`;
     } else if (key === "number_format") {
@@ -283,25 +327,64 @@ function baseFields(state) {
   };
 }
 
-/** {result, error, effect, fields} for one configuration's state. */
+/**
+ * The page's view of a method's outcome (effects.js): the stages the chosen stage asks for, the
+ * method's memory and time per generated token; the request summary only where the outcome is a
+ * plain analysis (a method that changes rows has none, as in `python -m calculator --method`).
+ */
+function methodResult(out, settings, model, hardware) {
+  const st = settings.stage;
+  const stages = {};
+  if (st === "prefill" || st === "all") stages.prefill = out.prefill;
+  if (st === "decode" || st === "all") stages.decode = out.decode;
+  const a = out.analysis;
+  return {
+    model: a ? a.model : model,
+    hardware,
+    settings: a ? { ...a.settings, stage: st } : settings,
+    stages,
+    memory: out.memory,
+    generate: a && (st === "generate" || st === "all") ? a.generate : null,
+    formats: out.formats,
+    notes: out.notes,
+    decode_token_s: st === "prefill" ? undefined : out.decode_token_s,
+  };
+}
+
+/** {result, error, effect, method, fields} for one configuration's state. */
 function evaluate(state, known) {
   const method = state.method ? known.methods.get(state.method) : null;
-  let fields = baseFields(state);
-  let effect = { modelled: true, keys: [], notes: [] };
-  if (method) {
-    effect = applyEffect(fields, method.effect);
-    fields = effect.settings;
-  }
+  const own = baseFields(state);
   // Group scales exist only for quantized values: a 16-bit tensor ignores its group size.
-  if (!(fields.w_bits < 16)) fields.group_size = null;
-  if (!(fields.kv_bits < 16)) fields.kv_group_size = null;
+  if (!(own.w_bits < 16)) own.group_size = null;
+  if (!(own.kv_bits < 16)) own.kv_group_size = null;
+  const effect = method ? effectSettings(own, method.effect) : { settings: own, keys: [] };
+  const fields = effect.settings; // what the inputs show: the method's bits where it decides them
+  const found = {
+    draftFound: Boolean(method && known.models.has(method.effect.draft_model)),
+    studentFound: Boolean(method && known.models.has(method.effect.student)),
+  };
+  if (!(fields.w_bits < 16)) own.group_size = fields.group_size = null;
+  if (!(fields.kv_bits < 16)) own.kv_group_size = fields.kv_group_size = null;
   try {
-    const settings = makeSettings(fields);
-    let result = analyze(known.models.get(state.model), known.devices.get(state.hardware), settings);
-    if (effect.transform) result = effect.transform(result);
-    return { result, error: null, effect, method, fields };
+    const settings = makeSettings(own);
+    const model = known.models.get(state.model), hardware = known.devices.get(state.hardware);
+    let result;
+    if (method) {
+      const e = method.effect;
+      const out = applyEffect(model, hardware, settings, e, {
+        draft: known.models.get(e.draft_model) ?? null,
+        student: known.models.get(e.student) ?? null,
+        hostBandwidth: known.hosts.get(state.hardware) ?? null,
+      });
+      result = methodResult(out, settings, model, hardware);
+    } else {
+      result = analyze(model, hardware, settings);
+      result.decode_token_s = result.stages.decode?.time_s;
+    }
+    return { result, error: null, effect, method, fields, ...found };
   } catch (err) {
-    return { result: null, error: err.message || String(err), effect, method, fields };
+    return { result: null, error: err.message || String(err), effect, method, fields, ...found };
   }
 }
 
@@ -311,7 +394,8 @@ function figuresHtml(result) {
     const value = OUTPUTS[key](result);
     if (value === undefined) continue;
     const text = value === null ? "n/a" : fmt(value);
-    items.push(`<div class="kbc-figure"><dt>${esc(label)}</dt>${output(key, value, text, "dd")}</div>`);
+    const tip = TIPS[key] ? ` title="${esc(TIPS[key])}"` : "";
+    items.push(`<div class="kbc-figure"><dt${tip}>${esc(label)}</dt>${output(key, value, text, "dd")}</div>`);
   }
   return `<dl class="kbc-figures">${items.join("")}</dl>`;
 }
@@ -368,7 +452,9 @@ function layersHtml(result) {
     }).join("");
     out.push(`<div class="kbc-table-wrap"><table class="kbc-layers" data-stage="${name}">`
       + `<caption>${name === "prefill" ? `Prefill: ${result.settings.batch} × ${result.settings.seq_len} tokens`
-        : `Decode: one token per sequence against ${result.settings.seq_len} cached`}</caption>`
+        : stage.step_tokens ? `Decode step: one target pass over ${stage.step_tokens} tokens per sequence `
+          + `against ${result.settings.seq_len} cached`
+          : `Decode: one token per sequence against ${stage.context_tokens ?? result.settings.seq_len} cached`}</caption>`
       + "<thead><tr><th scope=\"col\">Layer</th><th scope=\"col\" title=\"occurrences\">×</th>"
       + "<th scope=\"col\">OPs</th><th scope=\"col\">Bytes</th><th scope=\"col\">OPs/byte</th>"
       + "<th scope=\"col\">Time (each)</th><th scope=\"col\">Share</th><th scope=\"col\">Bound</th></tr></thead>"
@@ -404,15 +490,76 @@ function resultsHtml(cfg, ev, known) {
     + layersHtml(r);
 }
 
+/** What the method changes, in words, for the kinds that change rows or the model. */
+function effectNotes(e, ev) {
+  const out = [];
+  const r = ev.result;
+  switch (e.kind) {
+    case "data_format":
+      out.push(`${e.format} is modelled as ${ev.fields.w_bits}-bit weights and ${ev.fields.a_bits}-bit activations `
+        + `computed in ${ev.fields.number_format === "fp" ? "floating point" : "integer"} formats.`);
+      break;
+    case "operator_fusion":
+      if (e.fused_elementwise) out.push("Norms, activations, softmax and residual adds move no DRAM bytes.");
+      break;
+    case "sparsity":
+      out.push(e.pattern === "unstructured"
+        ? "Linear weights shrink to the kept ones plus a 1-bit mask per weight; ops stay (dense tensor cores)."
+        : `Linear weights and ops shrink to the kept ${pct(1 - e.sparsity)}${e.pattern === "n:m" ? " (2 index bits per kept weight)" : ""}.`);
+      break;
+    case "low_rank":
+    case "distillation":
+      if (e.student && ev.studentFound) out.push(`Analysed as the student model ${e.student}.`);
+      else out.push(`${e.student ? `The student ${e.student} is not in the catalogue: ` : ""}`
+        + "linear rows' ops and bytes are scaled by the kept fraction.");
+      break;
+    case "early_exit":
+      out.push("Decode block layers run on average for the given share of the layers; prefill runs every layer.");
+      break;
+    case "contextual_sparsity":
+      out.push("Only the decode step changes: MLP rows and attention rows are scaled by their active shares.");
+      break;
+    case "moe":
+      out.push(`The dense MLP becomes ${e.experts} experts of 1/${e.experts} its width (same total parameters); `
+        + `each token runs ${e.top_k}.`);
+      break;
+    case "speculative": {
+      const g = Math.trunc(e.draft_length);
+      const tokens = expectedTokensPerStep(Number(e.acceptance_rate), g);
+      out.push(`${number(tokens)} tokens per step on average; a step costs ${g} draft steps `
+        + `(${ev.draftFound ? `the draft model ${e.draft_model}` : `${pct(e.draft_cost)} of a target step each`}) `
+        + `plus the target's pass over ${g + 1} tokens, shown as the decode table.`);
+      break;
+    }
+    case "parallel_decoding":
+      out.push(`One target pass over ${Math.ceil(e.tokens_per_step)} tokens per step (the decode table) yields `
+        + `${e.tokens_per_step} tokens on average.`);
+      break;
+    case "kv_compression":
+      out.push("Decode attends to the kept share of the context; the KV cache shrinks by the same share.");
+      break;
+    case "offloading":
+      out.push("The offloaded weights cross the host link (at half its two-way bandwidth) every decode step.");
+      break;
+    default:
+  }
+  if (r && !r.generate && e.kind !== "none" && r.settings.stage !== "prefill" && r.settings.stage !== "decode") {
+    out.push("No request summary (time to first token, throughput): this method changes layer rows, so the "
+      + "time per generated token stands for the decode stage.");
+  }
+  return out;
+}
+
 function methodHtml(ev) {
   if (!ev.method) return "";
   const m = ev.method;
+  const e = m.effect;
   const url = new URL(m.url, SITE_ROOT).pathname;
-  const notes = ev.effect.notes.map((n) => `<li>${esc(n)}</li>`).join("");
-  const head = ev.effect.modelled
-    ? `<strong>${esc(m.name)}</strong> applied: ${esc(effectSummary(m.effect))}.`
-    : `<strong>${esc(m.name)}</strong> (${esc(m.effect.kind.replace(/_/g, " "))}): not modelled in the browser yet.`;
-  const basis = m.effect.basis ? ` <span class="kbc-basis">${esc(m.effect.basis)}</span>` : "";
+  const head = e.kind === "none"
+    ? `<strong>${esc(m.name)}</strong> cannot be shown on a roofline: ${esc(e.reason || "")}`
+    : `<strong>${esc(m.name)}</strong> applied: ${esc(effectSummary(e))}.`;
+  const basis = e.basis ? ` <span class="kbc-basis">${esc(e.basis)}</span>` : "";
+  const notes = effectNotes(e, ev).map((n) => `<li>${esc(n)}</li>`).join("");
   return `<p>${head}${basis} <a href="${esc(url)}">About ${esc(m.name)}</a></p>${notes ? `<ul>${notes}</ul>` : ""}`;
 }
 
@@ -446,7 +593,7 @@ function comparisonHtml(evs) {
 
 async function loadKnown() {
   const [catalogue, methodsDoc] = await Promise.all([loadData("catalogue.json"), loadData("methods.json")]);
-  const known = { models: new Map(), devices: new Map(), methods: new Map(), skipped: [] };
+  const known = { models: new Map(), devices: new Map(), hosts: new Map(), methods: new Map(), skipped: [] };
   const byName = (x, y) => x[1].name.localeCompare(y[1].name, "en", { numeric: true });
   const models = [], devices = [];
   for (const [id, data] of Object.entries(catalogue.models || {})) {
@@ -461,6 +608,8 @@ async function loadKnown() {
     try {
       const d = hardwareFromCatalogue(data);
       devices.push([id, { ...d, vendor: data.vendor || "" }]);
+      const host = hostBandwidthFromCatalogue(data);
+      if (host) known.hosts.set(id, host);
     } catch (err) {
       known.skipped.push(`hardware ${id}: ${err.message}`);
     }
@@ -529,7 +678,7 @@ function start(root, known, stillHere) {
     const form = sections[cfg.id].querySelector("form");
     const st = state[cfg.id];
     const ev = evs[cfg.id];
-    const locked = new Set((ev && ev.method && ev.effect.modelled ? ev.effect.keys : [])
+    const locked = new Set((ev && ev.method ? ev.effect.keys : [])
       .map((k) => SETTING_TO_FIELD[k] || k));
     for (const [key, , kind] of FIELDS) {
       const el = form.elements.namedItem(key);
@@ -572,7 +721,7 @@ function start(root, known, stillHere) {
     const methodBox = section.querySelector('[data-role="method"]');
     methodBox.innerHTML = methodHtml(ev);
     methodBox.hidden = !ev.method;
-    methodBox.classList.toggle("kbc-method-off", Boolean(ev.method && !ev.effect.modelled));
+    methodBox.classList.toggle("kbc-method-off", Boolean(ev.method && (ev.method.effect.kind === "none" || ev.error)));
     section.querySelector('[data-role="results"]').innerHTML = resultsHtml(cfg, ev, known);
   }
 

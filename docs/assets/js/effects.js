@@ -1,74 +1,284 @@
-// What a knowledge-base method does to the calculator's settings, in the browser.
+// What a knowledge-base method does to the roofline, in the browser: a line-by-line mirror of
+// calculator/effects.py (docs/roofline.md, "Method effects"), held to the Python numbers by
+// tests/js/effects.test.mjs (tests/js/vectors.json, `effect_cases`) to 1e-9 relative.
 //
-// The seam: `applyEffect(settings, effect)` takes plain settings fields (as makeSettings accepts
-// them) and an entry's `effect` (as in data/methods.json) and returns
-//   {settings, modelled, keys, notes}
-// - settings: the fields with the method applied (a new object);
-// - modelled: false when the browser cannot show this kind yet (settings come back unchanged);
-// - keys: the settings the method decides (the page locks those inputs while the method is chosen);
-// - notes: plain sentences for the reader.
-// The mappings follow calculator/effects.py (quantization and data_format set the bits and the
-// number format, operator_fusion switches fused attention). A kind that changes rows or the model
-// (sparsity, speculative decoding, ...) is added with `registerEffect(kind, fn)`, where `fn` may
-// also return `transform(result)`, a function the page applies to the analysis afterwards.
+// applyEffect(model, hardware, settings, effect, {draft, student, hostBandwidth}) returns an
+// outcome {prefill, decode, decode_token_s, memory, notes, formats, analysis}:
+// - prefill, decode: the stages with the method applied (decode is one step at a context of seq_len;
+//   for speculative and parallel decoding it is the target's verify pass over several tokens);
+// - decode_token_s: the time per generated token of one sequence-step (decode.time_s unless the
+//   method changes it: speculative and parallel decoding divide by the tokens a step yields,
+//   offloading adds the host-link transfer);
+// - memory: the footprint per device (calculator.result.Memory, with total_bytes and fits);
+// - analysis: when the outcome is a plain analysis of a changed model or settings (quantization,
+//   data formats, fused attention alone, a student model, mixture of experts), that analysis with
+//   stage "all", whose generate summary still holds; null when the method changes rows.
+// It throws CalculatorError with Python's message where Python raises (effect kind none, ...).
+//
+// effectSettings(settings, effect) is the page's seam for the inputs a method decides: the settings
+// fields with the method's bits, number format or fused attention applied, and their keys.
 
-const HANDLERS = new Map();
+import {
+  CalculatorError, analyze, expectedExperts, forwardPass, makeMemory, makeModel, makeSettings, repr,
+} from "./roofline.js";
 
-/** Add (or replace) the browser handler of one effect kind. */
-export function registerEffect(kind, fn) {
-  HANDLERS.set(kind, fn);
+export const EFFECT_KINDS = ["quantization", "sparsity", "low_rank", "distillation", "early_exit",
+  "contextual_sparsity", "moe", "speculative", "parallel_decoding", "kv_compression", "operator_fusion",
+  "offloading", "data_format", "none"];
+const LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "router"];
+const MLP = ["gate_proj", "up_proj", "down_proj", "mlp_act"];
+const HEADS = ["q_proj", "k_proj", "v_proj", "o_proj", "qk_matmul", "softmax", "sv_matmul", "attention"];
+const ELEMENTWISE = ["attn_norm", "mlp_norm", "attn_add", "mlp_add", "mlp_act", "softmax"];
+
+/** Tokens a speculative step yields on average: (1 - a^(g+1)) / (1 - a); g + 1 when a = 1. */
+export function expectedTokensPerStep(acceptance, draftLength) {
+  if (acceptance >= 1) return draftLength + 1.0;
+  return (1 - acceptance ** (draftLength + 1)) / (1 - acceptance);
 }
 
-/** Effect kinds the browser applies. */
-export function modelledKinds() {
-  return [...HANDLERS.keys()];
+/** Python's round(): halves go to the even neighbour. */
+export function pyRound(x) {
+  const f = Math.floor(x);
+  const d = x - f;
+  if (d > 0.5) return f + 1;
+  if (d < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
 }
 
-export function isModelled(effect) {
-  return Boolean(effect) && HANDLERS.has(effect.kind);
-}
-
-export function applyEffect(settings, effect) {
-  if (!effect) return { settings: { ...settings }, modelled: true, keys: [], notes: [] };
-  const handler = HANDLERS.get(effect.kind);
-  if (!handler) {
-    return {
-      settings: { ...settings },
-      modelled: false,
-      keys: [],
-      notes: [`Effect kind "${effect.kind}" is not modelled in the browser yet: the numbers are without it.`],
-    };
+/** Python's format(x, ".4g"): 4 significant digits, exponent form below 1e-4 and from 1e4. */
+export function formatG4(x) {
+  if (!Number.isFinite(x)) return x > 0 ? "inf" : x < 0 ? "-inf" : "nan";
+  if (x === 0) return Object.is(x, -0) ? "-0" : "0";
+  const [mantissa, expText] = x.toExponential(3).split("e");
+  const exp = Number(expText);
+  const strip = (t) => (t.includes(".") ? t.replace(/0+$/, "").replace(/\.$/, "") : t);
+  if (exp < -4 || exp >= 4) {
+    const e = Math.abs(exp);
+    return `${strip(mantissa)}e${exp < 0 ? "-" : "+"}${e < 10 ? "0" : ""}${e}`;
   }
-  const out = handler({ ...settings }, effect);
-  return { modelled: true, keys: [], notes: [], ...out };
+  return strip(x.toFixed(3 - exp));
 }
 
-registerEffect("quantization", (s, e) => {
-  const part = (key) => e[key] || {};
-  s.w_bits = part("weights").bits ?? 16;
-  s.a_bits = part("activations").bits ?? 16;
-  s.kv_bits = part("kv_cache").bits ?? 16;
-  s.group_size = part("weights").group_size ?? null;
-  s.kv_group_size = part("kv_cache").group_size ?? null;
-  return { settings: s, keys: ["w_bits", "a_bits", "kv_bits", "group_size", "kv_group_size"] };
-});
+// ------------------------------------------------------------------------------ rows and stages
 
-registerEffect("data_format", (s, e) => {
-  const name = String(e.format ?? "").toLowerCase();
-  s.number_format = name.startsWith("int") ? "int" : "fp";
-  s.w_bits = e.weights_bits || 16;
-  s.a_bits = e.activations_bits || 16;
-  const notes = [`${e.format} is modelled as ${s.w_bits}-bit weights and ${s.a_bits}-bit activations `
-    + `computed in ${s.number_format === "fp" ? "floating point" : "integer"} formats.`];
-  return { settings: s, keys: ["w_bits", "a_bits", "number_format"], notes };
-});
-
-registerEffect("operator_fusion", (s, e) => {
-  s.flash_attention = Boolean(e.flash_attention);
-  const notes = [];
-  if (e.fused_elementwise) {
-    notes.push("Fused element-wise kernels (norms, activations, adds) are not modelled in the browser yet; "
-      + "only the attention fusion is applied.");
+function withRow(r, { count, ops, bytes }, bw) {
+  const c = count === undefined ? r.count : count;
+  const o = ops === undefined ? r.ops : ops;
+  const b = bytes === undefined ? r.bytes : bytes;
+  const out = { ...r, count: c, ops: o, bytes: b };
+  if (r.bound !== "interconnect") {
+    const ct = o / r.peak_ops_per_s, mt = b / bw;
+    if (ct > mt) {
+      out.time_s = ct;
+      out.bound = "compute";
+    } else {
+      out.time_s = mt;
+      out.bound = "memory";
+    }
   }
-  return { settings: s, keys: ["flash_attention"], notes };
-});
+  out.arithmetic_intensity = out.bytes ? out.ops / out.bytes : Infinity;
+  out.attainable_ops_per_s = out.time_s ? out.ops / out.time_s : 0.0;
+  return out;
+}
+
+function restage(stage, rows) {
+  let ops = 0.0, bytes = 0.0, time = 0.0;
+  for (const r of rows) {
+    ops += r.count * r.ops;
+    bytes += r.count * r.bytes;
+    time += r.count * r.time_s;
+  }
+  bytes -= stage.interconnect_bytes;
+  return {
+    ...stage, layers: rows, ops, bytes, time_s: time,
+    arithmetic_intensity: bytes ? ops / bytes : Infinity,
+  };
+}
+
+function scaleRows(stage, names, factor, bw) {
+  return restage(stage, stage.layers.map((r) => (names.includes(r.name)
+    ? withRow(r, { ops: r.ops * factor, bytes: r.bytes * factor }, bw) : r)));
+}
+
+/** Weight elements of each linear layer on one device (tensor-parallel share). */
+function weightElements(model, s) {
+  const n = s.tp;
+  const h = model.hidden_size, d = model.head_dim;
+  const qo = Math.floor(model.num_attention_heads / n) * d;
+  const ko = Math.ceil(model.num_key_value_heads / n) * d;
+  const i = Math.floor(model.intermediate_size / n);
+  return { q_proj: h * qo, k_proj: h * ko, v_proj: h * ko, o_proj: qo * h,
+    gate_proj: h * i, up_proj: h * i, down_proj: i * h };
+}
+
+const bytesPerWeight = (s) => s.w_bits / 8 + (s.group_size ? 4 / s.group_size : 0.0);
+
+function sparsify(stage, model, s, effect, bw) {
+  const kept = 1 - effect.sparsity;
+  const pattern = effect.pattern;
+  const metaBits = pattern === "n:m" ? 2 : (pattern === "unstructured" && kept ? 1 / kept : 0);
+  const perWeight = bytesPerWeight(s);
+  const elements = weightElements(model, s);
+  return restage(stage, stage.layers.map((r) => {
+    if (!Object.hasOwn(elements, r.name)) return r;
+    let countW = elements[r.name];
+    if (model.num_local_experts && MLP.includes(r.name)) { // only the experts this step touches are read
+      const tokens = s.batch * (stage.name === "prefill" ? s.seq_len : 1);
+      countW *= expectedExperts(model.num_local_experts, model.num_experts_per_tok, tokens);
+    }
+    const w = countW * perWeight;
+    const newW = countW * kept * (perWeight + metaBits / 8);
+    const ops = pattern === "unstructured" ? r.ops : r.ops * kept;
+    return withRow(r, { ops, bytes: Math.max(r.bytes - w, 0.0) + newW }, bw);
+  }));
+}
+
+/** One target forward pass over `tokens` new tokens per sequence against a context of seq_len. */
+function stepWithTokens(model, hardware, s, tokens) {
+  const step = forwardPass(model, hardware, s, "verify", tokens, s.seq_len + tokens - 1);
+  step.step_tokens = tokens;
+  return step;
+}
+
+// ------------------------------------------------------------------------------ outcomes
+
+function outcome(prefill, decode, decodeTokenS, memory, notes, formats, analysis = null) {
+  return { prefill, decode, decode_token_s: decodeTokenS, memory, notes, formats, analysis };
+}
+
+/** The run without a method (calculator.effects.baseline): an analysis with stage "all". */
+export function baseline(model, hardware, settings) {
+  const s = makeSettings({ ...settings, stage: "all" });
+  const r = analyze(model, hardware, s);
+  return outcome(r.stages.prefill, r.stages.decode, r.stages.decode.time_s, r.memory, [...r.notes], r.formats, r);
+}
+
+/** The settings fields a method decides (quantization, data_format, operator_fusion) and their keys. */
+export function effectSettings(settings, effect) {
+  const s = { ...settings };
+  const kind = effect && effect.kind;
+  if (kind === "quantization") {
+    const part = (key) => effect[key] || {};
+    s.w_bits = part("weights").bits ?? 16;
+    s.a_bits = part("activations").bits ?? 16;
+    s.kv_bits = part("kv_cache").bits ?? 16;
+    s.group_size = part("weights").group_size ?? null;
+    s.kv_group_size = part("kv_cache").group_size ?? null;
+    return { settings: s, keys: ["w_bits", "a_bits", "kv_bits", "group_size", "kv_group_size"] };
+  }
+  if (kind === "data_format") {
+    s.number_format = String(effect.format ?? "").toLowerCase().startsWith("int") ? "int" : "fp";
+    s.w_bits = effect.weights_bits || 16;
+    s.a_bits = effect.activations_bits || 16;
+    return { settings: s, keys: ["w_bits", "a_bits", "number_format"] };
+  }
+  if (kind === "operator_fusion") {
+    s.flash_attention = Boolean(effect.flash_attention);
+    return { settings: s, keys: ["flash_attention"] };
+  }
+  return { settings: s, keys: [] };
+}
+
+/** The run with a method's effect applied (calculator.effects.apply_effect). */
+export function applyEffect(model, hardware, settings, effect, { draft = null, student = null,
+  hostBandwidth = null } = {}) {
+  const kind = effect.kind;
+  const s = makeSettings({ ...settings, stage: "all" });
+  const bw = hardware.memory_bandwidth;
+  if (kind === "none") {
+    throw new CalculatorError(`effect kind none cannot be modelled: ${effect.reason ?? ""}`);
+  }
+  if (kind === "quantization" || kind === "data_format") {
+    return baseline(model, hardware, effectSettings(s, effect).settings);
+  }
+  if (kind === "operator_fusion") {
+    const out = baseline(model, hardware, effectSettings(s, effect).settings);
+    if (!effect.fused_elementwise) return out;
+    const fuse = (st) => restage(st, st.layers.map((r) => (ELEMENTWISE.includes(r.name)
+      ? withRow(r, { bytes: 0.0 }, bw) : r)));
+    const dec = fuse(out.decode);
+    return outcome(fuse(out.prefill), dec, dec.time_s, out.memory, out.notes, out.formats);
+  }
+  if (kind === "distillation" && student) return baseline(student, hardware, s);
+  if (kind === "moe") {
+    const experts = Math.trunc(effect.experts), topK = Math.trunc(effect.top_k);
+    if (model.num_local_experts) throw new CalculatorError(`model ${model.id} is already a mixture of experts`);
+    const width = Math.max(1, Math.floor(model.intermediate_size / experts));
+    const moe = makeModel({ ...model, architecture: "mixtral", num_local_experts: experts,
+      num_experts_per_tok: topK, intermediate_size: width });
+    return baseline(moe, hardware, s);
+  }
+  if (kind === "kv_compression") {
+    const base = baseline(model, hardware, s);
+    const kept = Math.max(1, pyRound(effect.kv_kept * s.seq_len));
+    const short = analyze(model, hardware, makeSettings({ ...s, seq_len: kept, stage: "decode" }));
+    const m = base.memory;
+    const memory = makeMemory(m.weights_bytes, m.kv_cache_bytes * kept / s.seq_len, m.activations_bytes,
+      m.capacity_bytes);
+    short.stages.decode.context_tokens = kept;
+    return outcome(base.prefill, short.stages.decode, short.stages.decode.time_s, memory, base.notes, base.formats);
+  }
+
+  const base = baseline(model, hardware, s);
+  let { prefill, decode, memory } = base;
+  const { formats } = base;
+  const notes = [...base.notes];
+  const m = memory;
+  if (kind === "sparsity") {
+    const kept = 1 - effect.sparsity;
+    prefill = sparsify(prefill, model, s, effect, bw);
+    decode = sparsify(decode, model, s, effect, bw);
+    memory = makeMemory(m.weights_bytes * kept, m.kv_cache_bytes, m.activations_bytes, m.capacity_bytes);
+  } else if (kind === "low_rank" || kind === "distillation") {
+    const kept = effect.params_kept;
+    if (kept === undefined || kept === null) {
+      throw new CalculatorError("distillation needs a student model or params_kept");
+    }
+    prefill = scaleRows(prefill, LINEAR, kept, bw);
+    decode = scaleRows(decode, LINEAR, kept, bw);
+    memory = makeMemory(m.weights_bytes * kept, m.kv_cache_bytes, m.activations_bytes, m.capacity_bytes);
+  } else if (kind === "early_exit") {
+    const depth = effect.average_depth;
+    decode = restage(decode, decode.layers.map((r) => (r.name !== "lm_head"
+      ? withRow(r, { count: r.count * depth }, bw) : r)));
+  } else if (kind === "contextual_sparsity") {
+    const mlp = effect.mlp_active, heads = effect.heads_active;
+    if (mlp !== undefined && mlp !== null) decode = scaleRows(decode, MLP, mlp, bw);
+    if (heads !== undefined && heads !== null) decode = scaleRows(decode, HEADS, heads, bw);
+  } else if (kind === "offloading") {
+    if (!hostBandwidth) {
+      throw new CalculatorError(`hardware ${hardware.id} has no host link bandwidth for offloading`);
+    }
+    const extra = effect.offloaded * m.weights_bytes / (hostBandwidth / 2);
+    notes.push(`offloading adds ${formatG4(extra)} s per decode step over the host link`);
+    return outcome(prefill, decode, decode.time_s + extra, memory, notes, formats);
+  } else if (kind === "speculative") {
+    const g = Math.trunc(effect.draft_length), acc = Number(effect.acceptance_rate);
+    const verify = stepWithTokens(model, hardware, s, g + 1);
+    let draftStep;
+    if (draft) {
+      draftStep = analyze(draft, hardware, makeSettings({ ...s, stage: "decode" })).stages.decode.time_s;
+    } else if (effect.draft_cost !== undefined && effect.draft_cost !== null) {
+      draftStep = effect.draft_cost * decode.time_s;
+    } else {
+      throw new CalculatorError("speculative decoding needs a draft model or draft_cost");
+    }
+    const perToken = (g * draftStep + verify.time_s) / expectedTokensPerStep(acc, g);
+    return outcome(prefill, verify, perToken, memory, notes, formats);
+  } else if (kind === "parallel_decoding") {
+    const tau = Number(effect.tokens_per_step);
+    let step = stepWithTokens(model, hardware, s, Math.ceil(tau));
+    const extra = 1 + (effect.extra_ops || 0.0);
+    if (extra !== 1) step = restage(step, step.layers.map((r) => withRow(r, { ops: r.ops * extra }, bw)));
+    return outcome(prefill, step, step.time_s / tau, memory, notes, formats);
+  } else {
+    throw new CalculatorError(`unknown effect kind ${repr(kind)}; expected one of ${EFFECT_KINDS.join(", ")}`);
+  }
+  return outcome(prefill, decode, decode.time_s, memory, notes, formats);
+}
+
+/** A device's host-link bandwidth in B/s from its data/catalogue.json record (null without one). */
+export function hostBandwidthFromCatalogue(data) {
+  const link = data && data.host_link;
+  return link && link.bandwidth_gb_s ? link.bandwidth_gb_s * 1e9 : null;
+}

@@ -30,7 +30,7 @@ export class CalculatorError extends Error {
 }
 
 /** Python's repr() for the values an error message may quote. */
-function repr(value) {
+export function repr(value) {
   if (value === null || value === undefined) return "None";
   if (value === true) return "True";
   if (value === false) return "False";
@@ -476,6 +476,27 @@ function stage(p, name, q, n) {
   };
 }
 
+/**
+ * One forward pass of `q` new tokens per sequence against a context of `n` (calculator.core._stage
+ * on a fresh plan): the verify pass of speculative and parallel decoding.
+ */
+export function forwardPass(model, hardware, settings, name, q, n) {
+  return stage(plan(model, hardware, settings), name, q, n);
+}
+
+/** A memory footprint (calculator.result.Memory) with its total and whether it fits. */
+export function makeMemory(weights, kvCache, activations, capacity) {
+  const total = weights + kvCache + activations;
+  return {
+    weights_bytes: weights,
+    kv_cache_bytes: kvCache,
+    activations_bytes: activations,
+    total_bytes: total,
+    capacity_bytes: capacity,
+    fits: capacity ? total <= capacity : null,
+  };
+}
+
 function weightsBytes(p) {
   const model = p.model;
   const { h, i, d, hq, hk } = p;
@@ -583,17 +604,7 @@ export function analyze(model, hardware, settings) {
   if (st === "decode" || st === "all" || wantGen) decode = stage(p, "decode", 1, seq);
   if (st === "prefill" || st === "all") stages.prefill = prefill;
   if (st === "decode" || st === "all") stages.decode = decode;
-  const weights = weightsBytes(p), kvCache = kvBytes(p, seq), acts = activationBytes(p);
-  const total = weights + kvCache + acts;
-  const capacity = hardware.memory_bytes;
-  const memory = {
-    weights_bytes: weights,
-    kv_cache_bytes: kvCache,
-    activations_bytes: acts,
-    total_bytes: total,
-    capacity_bytes: capacity,
-    fits: capacity ? total <= capacity : null,
-  };
+  const memory = makeMemory(weightsBytes(p), kvBytes(p, seq), activationBytes(p), hardware.memory_bytes);
   const gen = wantGen ? generate(p, prefill, decode, memory) : null;
   return { model, hardware, settings: s, stages, memory, generate: gen, formats: p.fmts, notes: p.notes };
 }

@@ -115,16 +115,15 @@ def _settings(args) -> Settings:
     )
 
 
-_SETTINGS_EFFECTS = ("quantization", "data_format", "operator_fusion")
+_SETTINGS_EFFECTS = ("quantization", "data_format")
 
 
 def _settings_with(settings: Settings, effect: dict) -> Settings:
-    """Effects that are plain settings (bits, flash attention) go straight into the analysis."""
+    """Effects that are plain settings (bits, number format) go straight into the analysis; every other
+    kind goes through `calculator.effects.apply_effect`, as on the site."""
     from dataclasses import replace
 
     kind = effect.get("kind")
-    if kind == "none":
-        raise CalculatorError(f"this method's effect cannot be modelled: {effect.get('reason', '')}")
     if kind == "quantization":
         w, a, kv = (effect.get(k) or {} for k in ("weights", "activations", "kv_cache"))
         return replace(settings, w_bits=w.get("bits", 16), a_bits=a.get("bits", 16), kv_bits=kv.get("bits", 16),
@@ -133,8 +132,6 @@ def _settings_with(settings: Settings, effect: dict) -> Settings:
         fmt = "int" if str(effect.get("format", "")).lower().startswith("int") else "fp"
         return replace(settings, w_bits=effect.get("weights_bits") or 16,
                        a_bits=effect.get("activations_bits") or 16, number_format=fmt)
-    if kind == "operator_fusion" and effect.get("flash_attention"):
-        return replace(settings, flash_attention=True)
     return settings
 
 

@@ -7,10 +7,11 @@ knowledge-base entry (`{"kind": "quantization", "weights": {"bits": 4}, ...}`). 
 "Method effects"):
 
 - quantization / data_format: the bits go into `Settings`; the peak follows the compute format.
-- sparsity: linear weight bytes x (1 - s) plus index metadata (n:m: 2 bits per kept weight; unstructured: a
-  1-bit mask per original weight); ops x (1 - s) for n:m and structured (hardware skips zeros), unchanged
-  for unstructured (dense tensor cores).
-- low_rank / distillation (params_kept): ops and bytes of the linear rows x params_kept.
+- sparsity: linear weight bytes x kept (n/m for N:M, else 1 - s) plus index metadata (N:M: 2 bits per kept
+  weight; unstructured: a 1-bit mask per original weight); ops x kept for N:M and structured (hardware skips
+  zeros), unchanged for unstructured (dense tensor cores). Memory: the linear weights shrink the same way.
+- low_rank / distillation (params_kept): ops and bytes of the linear rows x params_kept; memory: the linear
+  weights x params_kept (embeddings, norms and lm_head unchanged).
 - early_exit: decoder-block rows of the decode step run average_depth x L times; prefill keeps every layer.
 - contextual_sparsity: decode MLP rows x mlp_active; projection and attention rows x heads_active.
 - moe: the dense MLP becomes `experts` experts of intermediate/experts each, top_k per token (same total
@@ -70,12 +71,15 @@ def expected_tokens_per_step(acceptance: float, draft_length: int) -> float:
 
 
 def _restage(stage: Stage, rows: list, bw: float) -> Stage:
-    ops = byts = time_s = 0.0
+    """Totals of new rows; all-reduce bytes cross the interconnect, so they leave the DRAM total."""
+    ops = byts = time_s = link = 0.0
     for row in rows:
         ops += row[1] * row[2]
         byts += row[1] * row[3]
         time_s += row[1] * row[4]
-    return Stage(stage.name, rows, ops, byts - stage.interconnect_bytes, time_s, stage.interconnect_bytes)
+        if row[5] == "interconnect":
+            link += row[1] * row[3]
+    return Stage(stage.name, rows, ops, byts - link, time_s, link)
 
 
 def _row(row: Layer, *, count: float | None = None, ops: float | None = None, byts: float | None = None,
@@ -113,11 +117,36 @@ def _bytes_per_weight(settings: Settings) -> float:
     return settings.w_bits / 8 + (4 / settings.group_size if settings.group_size else 0.0)
 
 
+def _kept(effect: dict) -> float:
+    """Fraction of weights kept: n/m for an N:M pattern, else 1 - sparsity."""
+    return effect["n"] / effect["m"] if effect["pattern"] == "n:m" else 1 - effect["sparsity"]
+
+
+def _meta_bits(effect: dict) -> float:
+    """Index bits per kept weight: 2 for N:M, a 1-bit mask per original weight for unstructured."""
+    kept = _kept(effect)
+    return 2 if effect["pattern"] == "n:m" else (1 / kept if effect["pattern"] == "unstructured" and kept else 0)
+
+
+def _linear_weight_bytes(model: Model, settings: Settings) -> float:
+    """Resident bytes of every linear layer's weights on one device (all experts of a MoE)."""
+    elements = _weight_elements(model, settings)
+    experts = max(1, model.num_local_experts)
+    per_layer = sum(v * (experts if k in MLP else 1) for k, v in elements.items())
+    return model.num_hidden_layers * per_layer * _bytes_per_weight(settings)
+
+
+def _with_linear_weights(memory: Memory, model: Model, settings: Settings, factor: float) -> Memory:
+    """Memory with the linear weights scaled by `factor` (embeddings, norms and lm_head unchanged)."""
+    lin = _linear_weight_bytes(model, settings)
+    return Memory(memory.weights_bytes - lin + lin * factor, memory.kv_cache_bytes, memory.activations_bytes,
+                  memory.capacity_bytes)
+
+
 def _sparsify(stage: Stage, model: Model, settings: Settings, effect: dict, bw: float) -> Stage:
-    s = effect["sparsity"]
-    kept = 1 - s
+    kept = _kept(effect)
     pattern = effect["pattern"]
-    meta_bits = 2 if pattern == "n:m" else (1 / kept if pattern == "unstructured" and kept else 0)
+    meta_bits = _meta_bits(effect)
     per_weight = _bytes_per_weight(settings)
     elements = _weight_elements(model, settings)
     rows = []
@@ -200,19 +229,17 @@ def apply_effect(model: Model, hardware: Hardware, settings: Settings, effect: d
     prefill, decode, memory = base.prefill, base.decode, base.memory
     notes = list(base.notes)
     if kind == "sparsity":
-        kept = 1 - effect["sparsity"]
+        factor = _kept(effect) * (1 + _meta_bits(effect) / 8 / _bytes_per_weight(settings))
         prefill = _sparsify(prefill, model, settings, effect, bw)
         decode = _sparsify(decode, model, settings, effect, bw)
-        memory = Memory(memory.weights_bytes * kept, memory.kv_cache_bytes, memory.activations_bytes,
-                        memory.capacity_bytes)
+        memory = _with_linear_weights(memory, model, settings, factor)
     elif kind in ("low_rank", "distillation"):
         kept = effect.get("params_kept")
         if kept is None:
             raise CalculatorError("distillation needs a student model or params_kept")
         prefill = _scale_rows(prefill, LINEAR, kept, bw)
         decode = _scale_rows(decode, LINEAR, kept, bw)
-        memory = Memory(memory.weights_bytes * kept, memory.kv_cache_bytes, memory.activations_bytes,
-                        memory.capacity_bytes)
+        memory = _with_linear_weights(memory, model, settings, kept)
     elif kind == "early_exit":
         depth = effect["average_depth"]
         rows = [_row(r, count=r[1] * depth, bw=bw) if r[0] != "lm_head" else r for r in decode.layers]

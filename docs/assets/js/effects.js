@@ -82,15 +82,16 @@ function withRow(r, { count, ops, bytes }, bw) {
 }
 
 function restage(stage, rows) {
-  let ops = 0.0, bytes = 0.0, time = 0.0;
+  let ops = 0.0, bytes = 0.0, time = 0.0, link = 0.0;
   for (const r of rows) {
     ops += r.count * r.ops;
     bytes += r.count * r.bytes;
     time += r.count * r.time_s;
+    if (r.bound === "interconnect") link += r.count * r.bytes;
   }
-  bytes -= stage.interconnect_bytes;
+  bytes -= link; // all-reduce bytes cross the interconnect, not DRAM
   return {
-    ...stage, layers: rows, ops, bytes, time_s: time,
+    ...stage, layers: rows, ops, bytes, time_s: time, interconnect_bytes: link,
     arithmetic_intensity: bytes ? ops / bytes : Infinity,
   };
 }
@@ -113,10 +114,32 @@ function weightElements(model, s) {
 
 const bytesPerWeight = (s) => s.w_bits / 8 + (s.group_size ? 4 / s.group_size : 0.0);
 
+/** Fraction of weights kept: n/m for an N:M pattern, else 1 - sparsity. */
+const keptOf = (effect) => (effect.pattern === "n:m" ? effect.n / effect.m : 1 - effect.sparsity);
+
+function metaBitsOf(effect) {
+  const kept = keptOf(effect);
+  return effect.pattern === "n:m" ? 2 : (effect.pattern === "unstructured" && kept ? 1 / kept : 0);
+}
+
+/** Resident bytes of every linear layer's weights on one device (all experts of a MoE). */
+function linearWeightBytes(model, s) {
+  const elements = weightElements(model, s);
+  const experts = Math.max(1, model.num_local_experts || 0);
+  let perLayer = 0;
+  for (const [k, v] of Object.entries(elements)) perLayer += v * (MLP.includes(k) ? experts : 1);
+  return model.num_hidden_layers * perLayer * bytesPerWeight(s);
+}
+
+function withLinearWeights(m, model, s, factor) {
+  const lin = linearWeightBytes(model, s);
+  return makeMemory(m.weights_bytes - lin + lin * factor, m.kv_cache_bytes, m.activations_bytes, m.capacity_bytes);
+}
+
 function sparsify(stage, model, s, effect, bw) {
-  const kept = 1 - effect.sparsity;
+  const kept = keptOf(effect);
   const pattern = effect.pattern;
-  const metaBits = pattern === "n:m" ? 2 : (pattern === "unstructured" && kept ? 1 / kept : 0);
+  const metaBits = metaBitsOf(effect);
   const perWeight = bytesPerWeight(s);
   const elements = weightElements(model, s);
   return restage(stage, stage.layers.map((r) => {
@@ -225,10 +248,10 @@ export function applyEffect(model, hardware, settings, effect, { draft = null, s
   const notes = [...base.notes];
   const m = memory;
   if (kind === "sparsity") {
-    const kept = 1 - effect.sparsity;
+    const factor = keptOf(effect) * (1 + metaBitsOf(effect) / 8 / bytesPerWeight(s));
     prefill = sparsify(prefill, model, s, effect, bw);
     decode = sparsify(decode, model, s, effect, bw);
-    memory = makeMemory(m.weights_bytes * kept, m.kv_cache_bytes, m.activations_bytes, m.capacity_bytes);
+    memory = withLinearWeights(m, model, s, factor);
   } else if (kind === "low_rank" || kind === "distillation") {
     const kept = effect.params_kept;
     if (kept === undefined || kept === null) {
@@ -236,7 +259,7 @@ export function applyEffect(model, hardware, settings, effect, { draft = null, s
     }
     prefill = scaleRows(prefill, LINEAR, kept, bw);
     decode = scaleRows(decode, LINEAR, kept, bw);
-    memory = makeMemory(m.weights_bytes * kept, m.kv_cache_bytes, m.activations_bytes, m.capacity_bytes);
+    memory = withLinearWeights(m, model, s, kept);
   } else if (kind === "early_exit") {
     const depth = effect.average_depth;
     decode = restage(decode, decode.layers.map((r) => (r.name !== "lm_head"

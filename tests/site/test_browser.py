@@ -591,3 +591,12 @@ def test_the_pages_load_nothing_from_other_hosts(built_site):
         assert not re.search(r"""(?:import|fetch)\s*\(?\s*["'`]https?://""", text), js.name
         assert not re.search(r"""from\s+["']https?://""", text), js.name
     json.loads((built_site / "data" / "catalogue.json").read_text())  # what the calculator fetches
+
+
+def test_a_link_that_sets_only_a_compares_it_with_its_plain_baseline(page, base_url):
+    """Method pages link with A's settings only: B becomes A without the method, at 16 bits."""
+    _open_calculator(page, base_url + "calculator/?model=llama-2-7b&hardware=nvidia-a6000&batch=1&seq_len=2048"
+                     "&method=awq")
+    b = _outputs(page, "b")
+    base = _python("llama-2-7b", "nvidia-a6000", batch=1, seq_len=2048)
+    assert float(b["decode.time_s"]) == pytest.approx(base.decode.time_s, rel=1e-9)

@@ -648,6 +648,12 @@ function start(root, known, stillHere) {
   const urlNotes = [];
   const state = {};
   for (const cfg of CONFIGS) state[cfg.id] = readState(params, cfg, known, urlNotes);
+  // A link that sets only A (e.g. from a method page) compares it with A's plain 16-bit baseline.
+  const keys = [...params.keys()];
+  if (keys.length && !keys.some((k) => k.startsWith("b_"))) {
+    state.b = { ...state.a, method: "", w_bits: 16, a_bits: 16, kv_bits: 16, group_size: null,
+      kv_group_size: null, flash: false, quantize_head: false, number_format: "int" };
+  }
 
   root.removeAttribute("aria-busy");
   root.classList.add("kbc-ready");

@@ -7,8 +7,11 @@ Figures (budgets from issue 3, measured, not asserted):
   call, best of several repeats (the least disturbed by other processes) and the median.
   `analyze_all_us` (prefill + decode, every layer, memory and the generate summary) has a budget of
   30 us.
+- sweep_*: every batch 1..256 x context 128..32768 (powers of two, 81 points, stage "all") of
+  Llama-2-7b on an A6000: total time of the sweep (median of several sweeps) and time per analysis.
 - cli_cold_start_s: wall time of `python -m calculator --model llama-2-7b --hardware nvidia-a6000`
-  in a fresh interpreter (best and median of several runs); budget 0.3 s.
+  in a fresh interpreter (best and median of several runs); budget 0.3 s. python_startup_s: the same
+  for `python -c pass`, the floor any command pays.
 The catalogue is kb/ when it holds both ids, else the test fixtures.
 """
 
@@ -32,6 +35,8 @@ from kb.catalogue import ROOT, hardware_ids, load_hardware, load_model, model_id
 
 BUDGET_ANALYZE_US = 30.0
 BUDGET_COLD_START_S = 0.3
+SWEEP_BATCHES = [2 ** i for i in range(9)]          # 1 .. 256
+SWEEP_CONTEXTS = [2 ** i for i in range(7, 16)]     # 128 .. 32768
 
 
 def _catalogue() -> str | None:
@@ -43,6 +48,38 @@ def _catalogue() -> str | None:
 def _per_call_us(fn, number: int, repeat: int) -> tuple[float, float]:
     runs = [t / number * 1e6 for t in timeit.repeat(fn, number=number, repeat=repeat)]
     return min(runs), statistics.median(runs)
+
+
+def _breakdown(model, hardware, number: int, repeat: int) -> dict | None:
+    """Where one `analyze` (stage all) spends its time, by the private steps of calculator.core.
+
+    Diagnosis only: None when those internals have changed shape.
+    """
+    try:
+        from calculator import core
+        from calculator.result import Memory
+
+        s = Settings(seq_len=2048)
+        p = core._plan(model, hardware, s)
+        pre, dec = core._stage(p, "prefill", s.seq_len, s.seq_len), core._stage(p, "decode", 1, s.seq_len)
+
+        def memory():
+            return Memory(core._weights_bytes(p), core._kv_bytes(p, s.seq_len), core._activation_bytes(p),
+                          hardware.memory_bytes)
+
+        mem = memory()
+        steps = {
+            "plan": lambda: core._plan(model, hardware, s),
+            "prefill_stage": lambda: core._stage(p, "prefill", s.seq_len, s.seq_len),
+            "decode_stage": lambda: core._stage(p, "decode", 1, s.seq_len),
+            "memory": memory,
+            "generate_summary": lambda: core._generate(p, pre, dec, mem),
+        }
+        out = {name: round(_per_call_us(fn, number, repeat)[0], 2) for name, fn in steps.items()}
+        out["rows_per_stage"] = len(pre.layers)
+        return out
+    except (AttributeError, TypeError, ImportError):
+        return None
 
 
 def main() -> None:
@@ -64,6 +101,17 @@ def main() -> None:
     flash = Settings(seq_len=2048, flash_attention=True, w_bits=4, group_size=128, tp=2)
     report["analyze_all_w4_flash_tp2_us"] = round(_per_call_us(lambda: analyze(model, hardware, flash),
                                                                number, repeat)[0], 2)
+    report["analyze_all_breakdown_us"] = _breakdown(model, hardware, number, repeat)
+    grid = [Settings(batch=b, seq_len=s) for b in SWEEP_BATCHES for s in SWEEP_CONTEXTS]
+
+    def sweep() -> None:
+        for settings in grid:
+            analyze(model, hardware, settings)
+
+    sweeps = timeit.repeat(sweep, number=1, repeat=5 if quick else 21)
+    report["sweep_points"] = len(grid)
+    report["sweep_total_ms_median"] = round(statistics.median(sweeps) * 1e3, 3)
+    report["sweep_per_analysis_us_median"] = round(statistics.median(sweeps) / len(grid) * 1e6, 2)
     result = analyze(model, hardware, Settings())
     report["to_dict_us"] = round(_per_call_us(result.to_dict, number // 10 or 1, repeat)[0], 2)
 
@@ -77,9 +125,13 @@ def main() -> None:
         start = time.perf_counter()
         subprocess.run(command, cwd=REPO, env=env, check=True, capture_output=True)
         walls.append(time.perf_counter() - start)
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "pass"], check=True)
-    report["python_startup_s"] = round(time.perf_counter() - start, 4)
+    bare = []
+    for _ in range(3 if quick else 9):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        bare.append(time.perf_counter() - start)
+    report["python_startup_s"] = round(min(bare), 4)
+    report["python_startup_s_median"] = round(statistics.median(bare), 4)
     report["cli_cold_start_s"] = round(min(walls), 4)
     report["cli_cold_start_s_median"] = round(statistics.median(walls), 4)
     report["budgets"] = {"analyze_all_us": BUDGET_ANALYZE_US, "cli_cold_start_s": BUDGET_COLD_START_S}

@@ -31,9 +31,17 @@ def test_every_category_has_an_index_page_listing_its_methods(built_site):
 
 
 def test_navigation_follows_the_taxonomy(built_site):
-    html = (built_site / "index.html").read_text()
+    """The methods overview lists every branch; a method page's nav opens its own branch down to it."""
     for root in KB.taxonomy:
-        assert root.title in html
+        assert root.title in (built_site / "methods" / "index.html").read_text()
+    method = KB.methods["gptq"] if "gptq" in KB.methods else next(iter(KB.methods.values()))
+    html = (built_site / "methods" / method.id / "index.html").read_text()
+    nav = html[html.index('class="md-nav md-nav--primary"'):html.index("</nav>", html.index("md-nav--primary"))]
+    path = method.category
+    while path:
+        assert KB.categories[path].node.title in html, path
+        path = KB.categories[path].parent or ""
+    assert method.name in nav
 
 
 def test_search_index_holds_names_aliases_and_titles(built_site):

@@ -3,32 +3,13 @@
 // Run: node --test tests/js/
 
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
 import {
-  CalculatorError, analyze, computeFormat, expectedExperts, flashPairs, hardwareFromCatalogue,
-  makeHardware, makeModel, makeSettings, modelFromCatalogue,
+  CalculatorError, analyze, computeFormat, expectedExperts, flashPairs, makeHardware, makeModel, makeSettings,
 } from "../../docs/assets/js/roofline.js";
 
-const vectors = JSON.parse(readFileSync(new URL("./vectors.json", import.meta.url), "utf8"));
-const REL = 1e-9;
-
-function close(actual, expected, where) {
-  if (expected === null || typeof expected !== "number") {
-    assert.equal(actual, expected, where);
-    return;
-  }
-  assert.equal(typeof actual, "number", `${where}: not a number (${actual})`);
-  const scale = Math.max(Math.abs(expected), Math.abs(actual));
-  const ok = actual === expected || Math.abs(actual - expected) <= REL * scale;
-  assert.ok(ok, `${where}: ${actual} != ${expected} (rel ${Math.abs(actual - expected) / scale})`);
-}
-
-const models = {};
-const devices = {};
-for (const [id, data] of Object.entries(vectors.catalogue.models)) models[id] = modelFromCatalogue(data);
-for (const [id, data] of Object.entries(vectors.catalogue.hardware)) devices[id] = hardwareFromCatalogue(data);
+import { close, devices, models, vectors } from "./compare.mjs";
 
 function inputs(c) {
   const model = typeof c.model === "string" ? models[c.model] : makeModel(c.model);

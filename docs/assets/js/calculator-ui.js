@@ -10,7 +10,7 @@ import { rooflineSvg } from "./chart.js";
 import { SITE_ROOT, bytesText, debounce, esc, loadData, number, seconds, si, writeQuery } from "./common.js";
 import { applyEffect, effectSettings, expectedTokensPerStep, hostBandwidthFromCatalogue } from "./effects.js";
 import {
-  ALLOWED_BITS, STAGES, analyze, hardwareFromCatalogue, makeSettings, modelFromCatalogue,
+  ALLOWED_BITS, DEFAULT_SETTINGS, STAGES, analyze, hardwareFromCatalogue, makeSettings, modelFromCatalogue,
 } from "./roofline.js";
 
 const CONFIGS = [
@@ -18,23 +18,10 @@ const CONFIGS = [
   { id: "b", prefix: "b_", title: "B" },
 ];
 
+// The form's defaults: the calculator's own settings (flash_attention is the form's `flash`).
+const { flash_attention: _flash, ...SETTING_DEFAULTS } = DEFAULT_SETTINGS;
 const BASE_DEFAULTS = {
-  model: "llama-2-7b",
-  hardware: "nvidia-a6000",
-  method: "",
-  stage: "all",
-  batch: 1,
-  seq_len: 2048,
-  gen_len: 128,
-  w_bits: 16,
-  a_bits: 16,
-  kv_bits: 16,
-  group_size: null,
-  kv_group_size: null,
-  number_format: "int",
-  flash: false,
-  tp: 1,
-  quantize_head: false,
+  model: "llama-2-7b", hardware: "nvidia-a6000", method: "", ...SETTING_DEFAULTS, flash: _flash,
 };
 // B starts as A with 4-bit weights in groups of 128, so the first view already compares something.
 const DEFAULTS = { a: BASE_DEFAULTS, b: { ...BASE_DEFAULTS, w_bits: 4, group_size: 128 } };

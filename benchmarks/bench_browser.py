@@ -19,7 +19,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
 
-_RECOMPUTE = """() => {
+RECOMPUTE_JS = """() => {
     const root = document.getElementById('kb-calculator');
     for (let i = 0; i < 20; i++) root.kbcRecompute();
     const runs = [];
@@ -82,7 +82,7 @@ def recompute(site: Path, largest: str, loads: int = 3) -> dict:
                 for _ in range(loads):
                     page.goto(f"{base}calculator/?{query}")
                     page.wait_for_selector('section[data-config="b"] [data-output="memory.total_bytes"]')
-                    runs.append(page.evaluate(_RECOMPUTE))
+                    runs.append(page.evaluate(RECOMPUTE_JS))
                 maths = page.evaluate(_MATHS, [model, hardware, tp])
                 out[name] = {
                     "recompute_ms_median": round(statistics.median(r["median"] for r in runs), 3),

@@ -31,13 +31,10 @@ def built_site(tmp_path_factory) -> Path:
 
 def make_project(tmp: Path, kb: Path = TOY) -> Path:
     """A project that has the repository's mkdocs.yml, docs and hooks, but another knowledge base."""
+    from benchmarks.synthetic import copy_site_sources  # one list of what a site build needs
+
     project = tmp / "project"
     project.mkdir()
-    for part in ("mkdocs.yml", "docs", "hooks", "overrides", "CONTRIBUTING.md"):
-        src = REPO / part
-        if src.is_dir():
-            shutil.copytree(src, project / part, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(src, project / part)
+    copy_site_sources(project)
     shutil.copytree(kb / "kb", project / "kb")
     return project

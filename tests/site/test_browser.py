@@ -369,14 +369,9 @@ def test_recompute_time_for_the_largest_model(page, base_url, capsys):
     largest = max(KB.models, key=lambda m: load_model(m).parameters)
     _open_calculator(page, f"{base_url}calculator/?model={largest}&hardware=nvidia-h100-sxm&tp=8"
                            f"&b_model={largest}&b_hardware=nvidia-h100-sxm&b_tp=8&b_w_bits=4&b_group_size=128")
-    timing = page.evaluate("""() => {
-        const root = document.getElementById('kb-calculator');
-        for (let i = 0; i < 20; i++) root.kbcRecompute();
-        const runs = [];
-        for (let i = 0; i < 100; i++) runs.push(root.kbcRecompute());
-        runs.sort((x, y) => x - y);
-        return {median: runs[50], p90: runs[90], max: runs[99]};
-    }""")
+    from benchmarks.bench_browser import RECOMPUTE_JS  # the same measurement as `make bench`
+
+    timing = page.evaluate(RECOMPUTE_JS)
     maths = page.evaluate("""async () => {
         const R = await import('../assets/js/roofline.js');
         const cat = await (await fetch('../data/catalogue.json')).json();

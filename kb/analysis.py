@@ -103,30 +103,91 @@ def scenario_rows(cat: Catalogue, method: Method, sc: Scenario) -> list[dict]:
     return rows
 
 
+# What a claim's setting falls back to where the paper does not state a value.
+CLAIM_DEFAULTS = {"batch": 1, "seq_len": 2048, "gen_len": 128}
+
+
+def claim_settings(claim: Claim) -> Settings:
+    s = claim.setting
+    return Settings(**{k: getattr(s, k) or v for k, v in CLAIM_DEFAULTS.items()})
+
+
+def checked_setting(claim: Claim) -> str:
+    """The setting a claim is checked in, in words; values the paper does not state are marked assumed."""
+    s, settings = claim.setting, claim_settings(claim)
+    words = [f"{s.model} on {s.hardware}"]
+    for key, label in (("batch", "batch {}"), ("seq_len", "context {}"), ("gen_len", "{} generated")):
+        words.append(label.format(getattr(settings, key)) + ("" if getattr(s, key) else " (assumed)"))
+    return ", ".join(words)
+
+
+def calculator_query(method: Method, claim: Claim) -> str:
+    """Live-calculator query comparing the method (A) with its baseline (B) in the claim's setting."""
+    s, settings = claim.setting, claim_settings(claim)
+    return (f"model={s.model}&hardware={s.hardware}&batch={settings.batch}&seq_len={settings.seq_len}"
+            f"&gen_len={settings.gen_len}&method={method.id}")
+
+
+# A request's decode steps are summed over this many runs of equal length, each at its middle context:
+# exact while every layer's time is affine in the context (it is, between changes of bound).
+DECODE_RUNS = 8
+
+
+def decode_time(step, settings: Settings) -> float:
+    """Seconds for the decode steps of a request, as the calculator's generate stage counts them: the
+    prefill of the `seq_len`-token prompt yields token 1; step j = 1..gen_len-1 reads a context of
+    seq_len + j - 1 cached tokens. `step(context)` is the time of one decode step at that context."""
+    steps = max(settings.gen_len - 1, 1)
+    runs = min(DECODE_RUNS, steps)
+    edges = [round(steps * k / runs) for k in range(runs + 1)]
+    total = 0.0
+    for lo, hi in zip(edges, edges[1:]):
+        mid2 = 2 * settings.seq_len + lo + hi - 1  # twice the middle context of steps lo+1..hi
+        at = (step(mid2 // 2) + step((mid2 + 1) // 2)) / 2 if mid2 % 2 else step(mid2 // 2)
+        total += (hi - lo) * at
+    return total
+
+
+def _end_memory(at_prompt: Outcome, at_end: Outcome) -> float:
+    """Footprint once the last token is generated: weights, the KV cache of the whole context, and
+    the prompt's prefill activations (as in the calculator's generate stage)."""
+    m = at_prompt.memory
+    return m.weights_bytes + at_end.memory.kv_cache_bytes + m.activations_bytes
+
+
 def predicted(cat: Catalogue, method: Method, claim: Claim) -> tuple[float | None, str]:
-    """The roofline's prediction for a claim's metric in its setting, or None with the reason."""
+    """The roofline's prediction for a claim's metric in its setting, or None with the reason.
+
+    Decode and end-to-end figures follow the context as it grows over the generated tokens; memory
+    is the footprint at the end of the request, when the KV cache is largest."""
     s = claim.setting
     if claim.metric == "kernel_speedup":
         return None, "a kernel speedup depends on the baseline kernel's efficiency, not on the roofline"
     if not s.model or not s.hardware:
         return None, "the setting names no catalogue model and hardware"
-    settings = Settings(batch=s.batch or 1, seq_len=s.seq_len or 2048, gen_len=s.gen_len or 128)
+    settings = claim_settings(claim)
+
+    def base(context: int) -> Outcome:
+        return cat.baseline(s.model, s.hardware, replace(settings, seq_len=context))
+
+    def out(context: int) -> Outcome:
+        return cat.run(method, s.model, s.hardware, replace(settings, seq_len=context))
+
     try:
-        base = cat.baseline(s.model, s.hardware, settings)
-        out = cat.run(method, s.model, s.hardware, settings)
+        prompt = settings.seq_len
+        if claim.metric == "memory_reduction":
+            end = prompt + settings.gen_len - 1
+            return _end_memory(base(prompt), base(end)) / _end_memory(out(prompt), out(end)), ""
+        if claim.metric == "prefill_speedup":
+            return base(prompt).prefill.time_s / out(prompt).prefill.time_s, ""
+        b_dec = decode_time(lambda c: base(c).decode_token_s, settings)
+        m_dec = decode_time(lambda c: out(c).decode_token_s, settings)
     except CalculatorError as exc:
         return None, str(exc)
-    if claim.metric == "memory_reduction":
-        return base.memory_bytes / out.memory_bytes, ""
-    if claim.metric == "prefill_speedup":
-        return base.prefill.time_s / out.prefill.time_s, ""
     if claim.metric == "decode_speedup":
-        return base.decode_token_s / out.decode_token_s, ""
-    # speedup / throughput_gain: end to end, prompt then gen_len tokens at the decode rate.
-    gen = settings.gen_len
-    b_total = base.prefill.time_s + (gen - 1) * base.decode_token_s
-    m_total = out.prefill.time_s + (gen - 1) * out.decode_token_s
-    return b_total / m_total, ""
+        return b_dec / m_dec, ""
+    # speedup / throughput_gain: the whole request, prefill then the decode steps.
+    return (base(prompt).prefill.time_s + b_dec) / (out(prompt).prefill.time_s + m_dec), ""
 
 
 def verdict(claimed: float, bound: float | None) -> str:
@@ -140,9 +201,12 @@ def analyze_method(cat: Catalogue, method: Method) -> Analysis:
     for claim in method.claims:
         value, why = (None, f"effect kind none: {method.effect.reason}") if method.effect.kind == "none" \
             else predicted(cat, method, claim)
+        checked = value is not None
         result.claims.append({"metric": claim.metric, "claimed": claim.value, "predicted": value,
                               "verdict": verdict(claim.value, value), "why": why or None,
-                              "source": claim.source})
+                              "source": claim.source,
+                              "setting": checked_setting(claim) if checked else None,
+                              "calculator_query": calculator_query(method, claim) if checked else None})
     if method.effect.kind == "none":
         result.reason = method.effect.reason
         return result

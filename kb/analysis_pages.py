@@ -28,6 +28,18 @@ def calculator_link(method: Method, page: str) -> str:
             f"&method={method.id}")
 
 
+def _predicted(check: dict) -> str:
+    return f'{check["predicted"]:.2f}x' if check["predicted"] is not None else "—"
+
+
+def _checked_in(check: dict, page: str) -> str:
+    """The setting a claim was checked in, linked to the live calculator prefilled with it."""
+    if not check["setting"]:
+        return "—"
+    href = "../" * (page.count("/") + 1) + "calculator/?" + check["calculator_query"]
+    return f'{text(check["setting"])} (<a href="{attr(href)}">calculator</a>)'
+
+
 def analysis_section(analyses: dict[str, Analysis]):
     def section(method: Method, page: str) -> str:
         a = analyses[method.id]
@@ -60,11 +72,10 @@ def analysis_section(analyses: dict[str, Analysis]):
             out.append("\n### Claims against the roofline\n\n")
             rows = []
             for c in a.claims:
-                pred = f'{c["predicted"]:.2f}x' if c["predicted"] is not None else "—"
                 why = f' ({text(c["why"])})' if c["why"] else ""
-                rows.append([text(METRIC_LABELS[c["metric"]]), f'{c["claimed"]:g}x', pred,
-                             text(c["verdict"]) + why, text(c["source"])])
-            out.append(table(["Claim", "Claimed", "Roofline bound", "Verdict", "Where"], rows))
+                rows.append([text(METRIC_LABELS[c["metric"]]), f'{c["claimed"]:g}x', _predicted(c),
+                             text(c["verdict"]) + why, _checked_in(c, page), text(c["source"])])
+            out.append(table(["Claim", "Claimed", "Roofline bound", "Verdict", "Checked in", "Where"], rows))
         return "".join(out)
 
     return section
@@ -77,17 +88,26 @@ def claims_page(kb: KB, analyses: dict[str, Analysis]) -> str:
            "*consistent*; one beyond it is *above the roofline bound*, which usually means the baseline ran "
            "far from its own roof (an unoptimised kernel, a framework overhead). A claim is *not checkable* "
            "when its setting names no catalogue model and device, when it measures a kernel, or when the "
-           "method's effect cannot be modelled.\n\n"]
-    rows, counts = [], {}
+           "method's effect cannot be modelled. Decode and end-to-end figures follow the context as it grows "
+           "over the generated tokens ([how](roofline.md#claims-against-the-roofline)).\n\n"]
+    checked, unchecked, counts = [], [], {}
     for method_id in sorted(kb.methods):
         m = kb.methods[method_id]
+        name = f"[{text(m.name)}]({method_page_path(m.id)})"
         for c in analyses[method_id].claims:
             counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
-            pred = f'{c["predicted"]:.2f}x' if c["predicted"] is not None else "—"
-            rows.append([f"[{text(m.name)}]({method_page_path(m.id)})", text(METRIC_LABELS[c["metric"]]),
-                         f'{c["claimed"]:g}x', pred, text(c["verdict"]), text(c["source"])])
+            claim = [name, text(METRIC_LABELS[c["metric"]]), f'{c["claimed"]:g}x']
+            if c["predicted"] is None:
+                unchecked.append(claim + [text(c["why"] or ""), text(c["source"])])
+            else:
+                checked.append(claim + [_predicted(c), text(c["verdict"]), _checked_in(c, "claims.md"),
+                                        text(c["source"])])
     out.append(", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + ".\n\n")
-    out.append(table(["Method", "Claim", "Claimed", "Roofline bound", "Verdict", "Where"], rows))
+    out.append("## Checked claims\n\n")
+    out.append(table(["Method", "Claim", "Claimed", "Roofline bound", "Verdict", "Checked in", "Where"], checked)
+               if checked else "None yet.\n")
+    out.append("\n## Claims the roofline cannot check\n\n")
+    out.append(table(["Method", "Claim", "Claimed", "Why not", "Where"], unchecked) if unchecked else "None.\n")
     return "".join(out)
 
 

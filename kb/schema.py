@@ -415,6 +415,9 @@ class ClaimCheck(Strict):
     verdict: Literal["consistent", "above the roofline bound", "not checkable"] = Field(description="Verdict.")
     why: str | None = Field(description="Why it is not checkable.")
     source: str = Field(description="Where in the paper.")
+    setting: str | None = Field(description="The setting it was checked in; unstated values marked assumed.")
+    calculator_query: str | None = Field(
+        description="Query string of the live calculator for that setting (method A, baseline B).")
 
 
 class MethodRecord(Method):

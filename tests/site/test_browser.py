@@ -485,12 +485,12 @@ def test_explorer_downloads_bibtex_and_csv_of_the_selection(page, base_url):
     assert row["title"].lstrip("'") == KB.methods[row["id"]].title
 
 
-def test_explorer_offers_a_verdict_filter_once_claims_carry_verdicts(page, base_url, built_site):
+def test_explorer_filters_by_the_verdicts_of_the_claim_checks(page, base_url, built_site):
     doc = json.loads((built_site / "data" / "methods.json").read_text())
-    with_claims = [m for m in doc["methods"] if m.get("claims")]
+    with_claims = [m for m in doc["methods"] if m["claim_checks"]]
     for i, m in enumerate(with_claims):
-        for claim in m["claims"]:
-            claim["verdict"] = "consistent" if i % 3 else "optimistic"
+        for check in m["claim_checks"]:
+            check["verdict"] = "consistent" if i % 3 else "optimistic"
     expected = {m["id"] for i, m in enumerate(with_claims) if not i % 3}
     page.route(base_url + "data/methods.json", lambda route: route.fulfill(
         status=200, content_type="application/json", body=json.dumps(doc)))
@@ -499,10 +499,17 @@ def test_explorer_offers_a_verdict_filter_once_claims_carry_verdicts(page, base_
     assert set(_rows(page)) == expected
 
 
-def test_explorer_shows_the_verdict_filter_only_when_the_data_has_verdicts(page, base_url):
+def test_explorer_filters_the_real_verdicts(page, base_url, built_site):
+    doc = json.loads((built_site / "data" / "methods.json").read_text())
+    checked = {m["id"] for m in doc["methods"]
+               if any(c["verdict"] == "consistent" for c in m["claim_checks"])}
+    assert checked, "no claim in the KB is consistent with the roofline: nothing to filter"
     _open_explorer(page, base_url + "explorer/")
-    has = any(getattr(c, "verdict", None) for m in KB.methods.values() for c in m.claims)
-    assert page.locator("#kbx-verdict").count() == (1 if has else 0)
+    options = page.eval_on_selector_all("#kbx-verdict option", "els => els.map(e => e.value)")
+    assert {"consistent", "not checkable"} <= set(options)
+    page.select_option("#kbx-verdict", "consistent")
+    assert set(_rows(page)) == checked
+    assert page.locator('[data-role="count"]').get_attribute("data-value") == str(len(checked))
 
 
 # ----------------------------------------------------------------------------------- theme and devices

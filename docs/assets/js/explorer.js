@@ -67,7 +67,7 @@ function prepare(methodsDoc, catalogue) {
   const items = (methodsDoc.methods || []).map((m) => {
     const bits = bitsOf(m);
     const allBits = [...new Set([...bits.weights, ...bits.activations, ...bits.kv_cache])];
-    const verdicts = [...new Set((m.claims || []).map((c) => c.verdict).filter(Boolean))];
+    const verdicts = [...new Set((m.claim_checks || []).map((c) => c.verdict).filter(Boolean))];
     const hay = [m.id, m.name, ...(m.aliases || []), m.title, ...(m.authors || []), m.summary,
       ...(m.tags || []), m.venue, m.arxiv, m.category, categories[m.category]?.title]
       .filter(Boolean).join(" \u0001 ").toLowerCase();

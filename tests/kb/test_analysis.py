@@ -1,0 +1,113 @@
+"""Claims held against the roofline: predictions, verdicts, the setting they were checked in."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+import calculator
+from calculator import Settings
+from kb.analysis import TOLERANCE, Catalogue, analyze_method, decode_time
+from kb.analysis_pages import claims_page
+from kb.load import load
+from kb.schema import Method
+
+REPO = Path(__file__).resolve().parents[2]
+KB = load(REPO)
+CAT = Catalogue(KB)
+
+
+def _method(claims: list[dict], effect: dict | None = None) -> Method:
+    return Method(id="w4-probe", name="W4 probe", title="A probe", authors=["A. Author"], year=2024,
+                  category="compression/quantization/ptq/weight-only", summary="x" * 40,
+                  effect=effect or {"kind": "quantization", "weights": {"bits": 4}},
+                  claims=claims, bibtex="@misc{probe2024, title = {A probe}}")
+
+
+def _claim(value: float, **setting) -> dict:
+    return {"metric": "decode_speedup", "value": value, "baseline": "FP16", "setting": setting,
+            "source": "Table 1"}
+
+
+def _decode_steps(run, prompt: int, gen: int) -> float:
+    """Brute force: decode step j = 1..gen-1 at a context of prompt + j - 1."""
+    return sum(run(Settings(batch=4, seq_len=prompt + j - 1)).decode_token_s for j in range(1, gen))
+
+
+def test_decode_time_follows_the_growing_context_like_the_calculators_generate_stage():
+    settings = Settings(batch=4, seq_len=1024, gen_len=256)
+    exact = calculator.analyze(CAT.models["llama-2-7b"], CAT.hardware["nvidia-a6000"], settings).generate
+    summed = decode_time(lambda c: CAT.baseline("llama-2-7b", "nvidia-a6000", replace(settings, seq_len=c))
+                         .decode_token_s, settings)
+    assert summed == pytest.approx(exact.decode_time_s, rel=1e-9)
+    assert summed == pytest.approx(_decode_steps(lambda s: CAT.baseline("llama-2-7b", "nvidia-a6000", s),
+                                                 1024, 256), rel=1e-9)
+    # An affine step time sums exactly, odd and even run lengths alike.
+    for gen in (2, 3, 10, 257):
+        s = Settings(seq_len=100, gen_len=gen)
+        assert decode_time(lambda c: 3.0 + 0.5 * c, s) == pytest.approx(
+            sum(3.0 + 0.5 * (100 + j - 1) for j in range(1, gen)), rel=1e-12)
+
+
+def test_a_decode_claim_is_held_against_the_roofline_ratio_of_its_own_setting():
+    w4_probe = _method([])
+    bound = _decode_steps(lambda s: CAT.baseline("llama-2-7b", "nvidia-a6000", s), 1024, 256) / \
+        _decode_steps(lambda s: CAT.run(w4_probe, "llama-2-7b", "nvidia-a6000", s), 1024, 256)
+    assert 2.5 < bound < 4  # weight bytes shrink 4x, the KV cache and activations do not
+
+    setting = dict(model="llama-2-7b", hardware="nvidia-a6000", batch=4, seq_len=1024, gen_len=256)
+    ok, over = analyze_method(CAT, _method([_claim(bound * TOLERANCE * 0.99, **setting),
+                                             _claim(bound * TOLERANCE * 1.01, **setting)])).claims
+    assert ok["predicted"] == pytest.approx(bound, rel=1e-9)
+    assert ok["verdict"] == "consistent" and over["verdict"] == "above the roofline bound"
+    assert ok["setting"] == "llama-2-7b on nvidia-a6000, batch 4, context 1024, 256 generated"
+    assert ok["calculator_query"] == ("model=llama-2-7b&hardware=nvidia-a6000&batch=4&seq_len=1024"
+                                      "&gen_len=256&method=w4-probe")
+
+
+def test_values_the_paper_does_not_state_are_assumed_and_said_so():
+    check, = analyze_method(CAT, _method([_claim(2.0, model="llama-2-7b", hardware="nvidia-a6000")])).claims
+    assert check["setting"] == ("llama-2-7b on nvidia-a6000, batch 1 (assumed), context 2048 (assumed), "
+                                "128 generated (assumed)")
+    assert "batch=1&seq_len=2048&gen_len=128" in check["calculator_query"]
+
+
+@pytest.mark.parametrize("claim, effect, reason", [
+    (_claim(3.0, model="llama-2-7b"), None, "names no catalogue model and hardware"),
+    ({**_claim(3.0, model="llama-2-7b", hardware="nvidia-a6000"), "metric": "kernel_speedup"}, None,
+     "kernel speedup"),
+    (_claim(3.0, model="llama-2-7b", hardware="nvidia-a6000"), {"kind": "none", "reason": "training only"},
+     "training only"),
+])
+def test_claims_the_roofline_cannot_check_say_why(claim, effect, reason):
+    check, = analyze_method(CAT, _method([claim], effect)).claims
+    assert check["verdict"] == "not checkable" and check["predicted"] is None
+    assert reason in check["why"]
+    assert check["setting"] is None and check["calculator_query"] is None
+
+
+def test_claims_page_links_checked_claims_to_the_calculator_and_lists_the_rest_with_reasons():
+    checked = _claim(2.0, model="llama-2-7b", hardware="nvidia-a6000", batch=2)
+    loose = _claim(5.0)
+    probe = _method([checked, loose])
+    kb = replace(KB, methods={probe.id: probe})
+    page = claims_page(kb, {probe.id: analyze_method(CAT, probe)})
+    checked_part, unchecked_part = page.split("## Claims the roofline cannot check")
+    assert 'href="../calculator/?model=llama-2-7b&amp;hardware=nvidia-a6000&amp;batch=2' in checked_part
+    assert "names no catalogue model and hardware" in unchecked_part and "5x" in unchecked_part
+    assert "calculator/?" not in unchecked_part
+
+
+def test_a_memory_claim_is_held_against_the_footprint_at_the_end_of_the_request():
+    kv4 = {"kind": "quantization", "kv_cache": {"bits": 4}}
+    claim = {**_claim(1.5, model="llama-2-7b", hardware="nvidia-a6000", batch=8, seq_len=512, gen_len=1537),
+             "metric": "memory_reduction"}
+    check, = analyze_method(CAT, _method([claim], kv4)).claims
+    exact = {name: calculator.analyze(CAT.models["llama-2-7b"], CAT.hardware["nvidia-a6000"],
+                                      Settings(batch=8, seq_len=512, gen_len=1537, **bits)).generate
+             for name, bits in (("base", {}), ("kv4", {"kv_bits": 4}))}
+    assert check["predicted"] == pytest.approx(
+        exact["base"].memory_end_bytes / exact["kv4"].memory_end_bytes, rel=1e-12)
+    assert check["predicted"] > 1.3  # the 2048-token cache of 8 sequences is 8 GiB in 16-bit

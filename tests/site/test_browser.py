@@ -602,3 +602,19 @@ def test_a_link_that_sets_only_a_compares_it_with_its_plain_baseline(page, base_
     b = _outputs(page, "b")
     base = _python("llama-2-7b", "nvidia-a6000", batch=1, seq_len=2048)
     assert float(b["decode.time_s"]) == pytest.approx(base.decode.time_s, rel=1e-9)
+
+
+def test_a_checked_claim_opens_the_calculator_in_its_own_setting(page, base_url, built_site):
+    """The claims page links each checked claim to the calculator: A = the claim's setting with the
+    method, B = the same setting without it."""
+    html = (built_site / "claims" / "index.html").read_text(encoding="utf-8")
+    links = re.findall(r'href="(\.\./calculator/\?[^"]+)"', html)
+    assert links, "no checked claim links to the calculator"
+    query = links[0].split("?", 1)[1].replace("&amp;", "&")
+    want = dict(pair.split("=", 1) for pair in query.split("&"))
+    _open_calculator(page, base_url + "calculator/?" + query)
+    for config, method in (("a", want["method"]), ("b", "")):
+        form = f'section[data-config="{config}"] form'
+        for key in ("model", "hardware", "batch", "seq_len", "gen_len"):
+            assert page.input_value(f"{form} [name={key}]") == want[key], (config, key)
+        assert page.input_value(f"{form} [name=method]") == method, config

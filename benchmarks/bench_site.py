@@ -80,7 +80,7 @@ def no_hooks_project(target: Path) -> Path:
 def hook_work(root: Path = ROOT) -> dict[str, float]:
     """Seconds (wall, one run) of each step the hooks take in a build of the KB under `root`."""
     from kb.analysis import analyze_kb
-    from kb.analysis_pages import analysis_records, analysis_section, claims_page
+    from kb.analysis_pages import analysis_records, analysis_section, claims_page, roofline_column
     from kb.exports import catalogue_json, methods_json, references_bib
     from kb.load import load
     from kb.render import nav_tree, render_site
@@ -96,7 +96,7 @@ def hook_work(root: Path = ROOT) -> dict[str, float]:
     kb = step("load", lambda: load(root))
     analyses = step("analyze_kb", lambda: analyze_kb(kb))
     step("nav_tree", lambda: nav_tree(kb))
-    step("render_site", lambda: render_site(kb, [analysis_section(analyses)]))
+    step("render_site", lambda: render_site(kb, [analysis_section(analyses)], roofline_column(analyses)))
     step("claims_page", lambda: claims_page(kb, analyses))
     step("exports", lambda: (references_bib(kb), methods_json(kb, analysis_records(analyses)), catalogue_json(kb)))
     steps["total"] = sum(steps.values())

@@ -12,7 +12,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
 from kb.analysis import analyze_kb
-from kb.analysis_pages import analysis_records, analysis_section, claims_page
+from kb.analysis_pages import analysis_records, analysis_section, claims_page, roofline_column
 from kb.exports import catalogue_json, methods_json, references_bib
 from kb.load import KB, format_problems, load
 from kb.render import METHODS_INDEX, nav_tree, render_site
@@ -42,7 +42,7 @@ def _expand(item):
 
 
 def on_files(files: Files, config) -> Files:
-    pages = render_site(_kb, [analysis_section(_analyses)])
+    pages = render_site(_kb, [analysis_section(_analyses)], roofline_column(_analyses))
     pages["claims.md"] = claims_page(_kb, _analyses)
     for path, content in pages.items():
         file = File.generated(config, path, content=content)

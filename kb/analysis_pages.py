@@ -5,7 +5,7 @@ from __future__ import annotations
 from kb.analysis import SCENARIOS, TOLERANCE, VERSION, Analysis
 from kb.load import KB
 from kb.markup import attr, front_matter, table, text
-from kb.render import METRIC_LABELS, method_page_path
+from kb.render import METRIC_LABELS, Column, method_page_path
 from kb.schema import Method
 
 
@@ -79,6 +79,17 @@ def analysis_section(analyses: dict[str, Analysis]):
         return "".join(out)
 
     return section
+
+
+def roofline_column(analyses: dict[str, Analysis]) -> Column:
+    """Each method's computed speedups in the survey scenario (SCENARIOS[0]), for the category tables."""
+    sc = SCENARIOS[0]
+    cells = {}
+    for method_id, a in analyses.items():
+        rows = {r["stage"]: r["speedup"] for r in a.scenarios if r["scenario"] == sc.id}
+        if rows:
+            cells[method_id] = f'{rows["decode"]:.2f}x decode, {rows["prefill"]:.2f}x prefill'
+    return Column(f"Roofline ({sc.model}, {sc.hardware}, batch {sc.batch}, {sc.seq_len} tokens)", cells)
 
 
 def claims_page(kb: KB, analyses: dict[str, Analysis]) -> str:

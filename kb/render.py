@@ -6,7 +6,7 @@ strings to disk. Every contributed value goes through `kb.markup.text` (or `link
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from kb.load import KB, Category
 from kb.markup import front_matter, link, rel, table, text
@@ -24,6 +24,13 @@ METRIC_LABELS = {
 
 # An extra section for a method page (e.g. the computed roofline analysis), given the page path.
 Section = Callable[[Method, str], str]
+
+
+class Column(NamedTuple):
+    """An extra column of the category tables: its title and a cell per method id."""
+
+    title: str
+    cells: dict[str, str]
 
 
 def method_page_path(method_id: str) -> str:
@@ -131,7 +138,9 @@ def _html_pre(value: str) -> str:
     return html.escape(value, quote=False)
 
 
-def category_page(kb: KB, cat: Category) -> str:
+def category_page(kb: KB, cat: Category, column: Column | None = None) -> str:
+    """A category: its description, sub-categories and a comparison table of its methods; `column`
+    (a title and method id -> cell) adds the calculator's view next to the papers' claims."""
     page = category_page_path(cat.path)
     node = cat.node
     out = [front_matter(title=node.title)]
@@ -157,7 +166,12 @@ def category_page(kb: KB, cat: Category) -> str:
         out.append("\n## Methods\n\n")
         rows = [[f"[{text(m.name)}]({rel(page, method_page_path(m.id))})", str(m.year), text(m.venue or ""),
                  text(_bits(m)), text(_best_claim(m))] for m in methods]
-        out.append(table(["Method", "Year", "Venue", "Bits", "Claimed speedup"], rows))
+        header = ["Method", "Year", "Venue", "Bits", "Claimed speedup"]
+        if column is not None:
+            header.append(column.title)
+            for row, m in zip(rows, methods):
+                row.append(text(column.cells.get(m.id, "not modelled")))
+        out.append(table(header, rows))
     return "".join(out)
 
 
@@ -218,14 +232,15 @@ def models_page(kb: KB) -> str:
     return "".join(out)
 
 
-def render_site(kb: KB, sections: list[Section] = ()) -> dict[str, str]:
-    """Every generated page: docs-relative path -> Markdown."""
+def render_site(kb: KB, sections: list[Section] = (), column: Column | None = None) -> dict[str, str]:
+    """Every generated page: docs-relative path -> Markdown. `sections` add to method pages, `column`
+    to the category tables."""
     from kb.timeline import timeline_page
 
     pages = {METHODS_INDEX: methods_overview(kb), "timeline.md": timeline_page(kb),
              "hardware.md": hardware_page(kb), "models.md": models_page(kb)}
     for cat in kb.categories.values():
-        pages[category_page_path(cat.path)] = category_page(kb, cat)
+        pages[category_page_path(cat.path)] = category_page(kb, cat, column)
     for method in kb.methods.values():
         pages[method_page_path(method.id)] = method_page(kb, method, sections)
     return pages

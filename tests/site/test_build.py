@@ -149,3 +149,24 @@ def test_methods_json_validates_against_its_published_schema(built_site):
 
     data = MethodsData.model_validate_json((built_site / "data" / "methods.json").read_text())
     assert len(data.methods) == len(KB.methods)
+
+
+def test_category_tables_put_the_roofline_next_to_the_claims(built_site):
+    """Each method row of a category table carries its survey-setting speedups from methods.json."""
+    records = {r["id"]: r for r in json.loads((built_site / "data" / "methods.json").read_text())["methods"]}
+    seen = 0
+    for path in KB.categories:
+        methods = KB.methods_in(path)
+        if not methods:
+            continue
+        html = (built_site / "categories" / path / "index.html").read_text()
+        html = html[html.index('id="methods"'):]  # the comparison table, not the navigation
+        assert "<th>Roofline (llama-2-7b, nvidia-a6000, batch 1, 2048 tokens)</th>" in html, path
+        for method in methods:
+            row = html[html.index(f'/methods/{method.id}/"'):]
+            row = row[:row.index("</tr>")]
+            survey = {r["stage"]: r["speedup"] for r in records[method.id]["scenarios"] if r["scenario"] == "survey"}
+            want = f'{survey["decode"]:.2f}x decode, {survey["prefill"]:.2f}x prefill' if survey else "not modelled"
+            assert f"<td>{want}</td>" in row, (path, method.id)
+            seen += 1
+    assert seen == len(KB.methods)

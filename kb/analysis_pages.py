@@ -20,12 +20,16 @@ def _gib(n: float) -> str:
     return f"{n / 2**30:.1f} GiB"
 
 
+def _calculator_url(page: str, query: str) -> str:
+    """The live calculator with `query`, relative to `page` (directory URLs: methods/x.md -> /methods/x/)."""
+    return "../" * (page.count("/") + 1) + "calculator/?" + query
+
+
 def calculator_link(method: Method, page: str) -> str:
     """The live calculator, prefilled with the survey scenario and this method."""
     sc = SCENARIOS[0]
-    base = "../" * (page.count("/") + 1) + "calculator/"  # directory URLs: methods/x.md -> /methods/x/
-    return (f"{base}?model={sc.model}&hardware={sc.hardware}&batch={sc.batch}&seq_len={sc.seq_len}"
-            f"&method={method.id}")
+    return _calculator_url(page, f"model={sc.model}&hardware={sc.hardware}&batch={sc.batch}"
+                                 f"&seq_len={sc.seq_len}&method={method.id}")
 
 
 def _predicted(check: dict) -> str:
@@ -36,7 +40,7 @@ def _checked_in(check: dict, page: str) -> str:
     """The setting a claim was checked in, linked to the live calculator prefilled with it."""
     if not check["setting"]:
         return "—"
-    href = "../" * (page.count("/") + 1) + "calculator/?" + check["calculator_query"]
+    href = _calculator_url(page, check["calculator_query"])
     return f'{text(check["setting"])} (<a href="{attr(href)}">calculator</a>)'
 
 

@@ -184,14 +184,15 @@ class _Builder:
         raise AssertionError(f"{case_id}: expected a CalculatorError")
 
 
-def _random_settings(rng: random.Random) -> dict:
-    w, a, kv = rng.choice(BIT_PRESETS) if rng.random() < 0.8 else (
-        rng.choice((1, 2, 3, 4, 5, 6, 8, 16, 32)) for _ in range(3))
+def _draw_settings(rng: random.Random, bits: tuple, batch: tuple, seq_len: tuple, gen_len: tuple,
+                   group_sizes: tuple) -> dict:
+    """Random settings around the given bit-widths, drawing each other field from its choices."""
+    w, a, kv = bits
     s = {
-        "stage": rng.choice(("all", "all", "prefill", "decode", "generate")),
-        "batch": rng.choice((1, 1, 2, 3, 8, 16, 64, 256)),
-        "seq_len": rng.choice((1, 2, 17, 128, 512, 1000, 2048, 2048, 4096, 8192, 32768)),
-        "gen_len": rng.choice((1, 2, 3, 16, 128, 128, 500, 1024)),
+        "stage": rng.choice(("all", "all", "prefill", "decode", "generate")),  # apply_effect runs all
+        "batch": rng.choice(batch),
+        "seq_len": rng.choice(seq_len),
+        "gen_len": rng.choice(gen_len),
         "w_bits": w, "a_bits": a, "kv_bits": kv,
         "number_format": "fp" if rng.random() < 0.3 else "int",
         "flash_attention": rng.random() < 0.5,
@@ -199,10 +200,18 @@ def _random_settings(rng: random.Random) -> dict:
         "quantize_head": rng.random() < 0.15,
     }
     if w < 16 and rng.random() < 0.6:
-        s["group_size"] = rng.choice((32, 64, 128, 128, 1000))
+        s["group_size"] = rng.choice(group_sizes)
     if kv < 16 and rng.random() < 0.5:
         s["kv_group_size"] = rng.choice((32, 64, 128))
     return s
+
+
+def _random_settings(rng: random.Random) -> dict:
+    bits = rng.choice(BIT_PRESETS) if rng.random() < 0.8 else tuple(
+        rng.choice((1, 2, 3, 4, 5, 6, 8, 16, 32)) for _ in range(3))
+    return _draw_settings(rng, bits, batch=(1, 1, 2, 3, 8, 16, 64, 256),
+                          seq_len=(1, 2, 17, 128, 512, 1000, 2048, 2048, 4096, 8192, 32768),
+                          gen_len=(1, 2, 3, 16, 128, 128, 500, 1024), group_sizes=(32, 64, 128, 128, 1000))
 
 
 CUSTOM_MODELS = {
@@ -304,23 +313,9 @@ EFFECTS = [
 
 
 def _effect_settings(rng: random.Random) -> dict:
-    w, a, kv = rng.choice(BIT_PRESETS[:12])
-    s = {
-        "stage": rng.choice(("all", "all", "prefill", "decode", "generate")),  # apply_effect runs all
-        "batch": rng.choice((1, 1, 4, 16, 64)),
-        "seq_len": rng.choice((1, 17, 128, 1000, 2048, 2048, 4096)),
-        "gen_len": rng.choice((1, 128, 500)),
-        "w_bits": w, "a_bits": a, "kv_bits": kv,
-        "number_format": "fp" if rng.random() < 0.3 else "int",
-        "flash_attention": rng.random() < 0.5,
-        "tp": rng.choice((1, 1, 1, 2, 4, 8)),
-        "quantize_head": rng.random() < 0.15,
-    }
-    if w < 16 and rng.random() < 0.6:
-        s["group_size"] = rng.choice((32, 64, 128, 128))
-    if kv < 16 and rng.random() < 0.5:
-        s["kv_group_size"] = rng.choice((32, 64, 128))
-    return s
+    return _draw_settings(rng, rng.choice(BIT_PRESETS[:12]), batch=(1, 1, 4, 16, 64),
+                          seq_len=(1, 17, 128, 1000, 2048, 2048, 4096), gen_len=(1, 128, 500),
+                          group_sizes=(32, 64, 128, 128))
 
 
 def _effect_cases(b: _Builder, model_ids: list[str], hw_ids: list[str]) -> None:

@@ -303,12 +303,22 @@ class Loader:
                              f"arXiv id {entry.arxiv} is already used by {self._arxiv[entry.arxiv]}")
             else:
                 self._arxiv[entry.arxiv] = rel
-        self.check_bibtex(path, entry.bibtex, lines)
+        self.check_unconfirmed(path, entry, lines)
+        self.check_bibtex(path, entry.bibtex, lines, needs_author=bool(entry.authors))
         self.kb.methods[entry.id] = entry
         self.kb.sources[f"method:{entry.id}"] = rel
         self._lines[entry.id] = (path, lines)
 
-    def check_bibtex(self, path: Path, text: str, lines: dict[Loc, int]) -> None:
+    def check_unconfirmed(self, path: Path, entry: Method, lines: dict[Loc, int]) -> None:
+        if not entry.authors and "authors" not in entry.unconfirmed:
+            self.problem(path, line_of(lines, ("authors",)), "authors",
+                         "list at least one author, or say under unconfirmed.authors why no source confirms them")
+        for fact in entry.unconfirmed:
+            if entry.fact_value(fact):
+                self.problem(path, line_of(lines, ("unconfirmed", fact)), f"unconfirmed.{fact}",
+                             f"{fact} has a value, so it cannot also be unconfirmed; remove one of the two")
+
+    def check_bibtex(self, path: Path, text: str, lines: dict[Loc, int], needs_author: bool = True) -> None:
         line = line_of(lines, ("bibtex",))
         library = bibtexparser.parse_string(text)
         if library.failed_blocks or len(library.entries) != 1:
@@ -316,9 +326,12 @@ class Loader:
                          "must hold exactly one well-formed BibTeX record (@type{key, field = {...}, ...})")
             return
         record = library.entries[0]
-        missing = [f for f in ("title", "author", "year") if f not in record.fields_dict]
+        required = ("title", "author", "year") if needs_author else ("title", "year")
+        missing = [f for f in required if f not in record.fields_dict]
         if missing:
             self.problem(path, line, "bibtex", f"record lacks {', '.join(missing)}")
+        if not needs_author and "author" in record.fields_dict:
+            self.problem(path, line, "bibtex", "record names authors that the entry leaves unconfirmed")
         if record.key in self._bib_keys:
             self.problem(path, line, "bibtex", f"key '{record.key}' is already used by {self._bib_keys[record.key]}")
         else:

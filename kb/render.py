@@ -21,6 +21,8 @@ METRIC_LABELS = {
     "kernel_speedup": "kernel speedup",
     "memory_reduction": "memory reduction",
 }
+UNCONFIRMED_LABELS = {"authors": "Authors", "date": "First-version date", "venue": "Venue", "arxiv": "arXiv",
+                      "code": "Code"}
 
 # An extra section for a method page (e.g. the computed roofline analysis), given the page path.
 Section = Callable[[Method, str], str]
@@ -94,7 +96,7 @@ def method_page(kb: KB, method: Method, sections: list[Section] = ()) -> str:
     out = [front_matter(title=method.name, description=method.title)]
     out.append(f"# {text(method.name)}\n")
     out.append(f'<p class="kb-paper-title">{text(method.title)}</p>\n')
-    facts = [("Authors", text(", ".join(method.authors)))]
+    facts = [("Authors", text(", ".join(method.authors)))] if method.authors else []
     when = str(method.date) if method.date else str(method.year)
     facts.append(("First version", text(when)))
     if method.venue:
@@ -105,6 +107,8 @@ def method_page(kb: KB, method: Method, sections: list[Section] = ()) -> str:
         url = getattr(method.links, key)
         if url:
             facts.append((key.capitalize(), link(url, url)))
+    for fact, reason in method.unconfirmed.items():
+        facts.append((UNCONFIRMED_LABELS[fact], f"*not confirmed*: {text(reason)}"))
     facts.append(("Category", _breadcrumb(kb, method.category, page)))
     if method.survey_section:
         facts.append(("Survey section", text(method.survey_section)))

@@ -235,6 +235,10 @@ class Claim(Strict):
     note: str | None = Field(None, description="Remark, e.g. a conversion from percent.")
 
 
+# Facts an entry may leave empty with a recorded reason (the others are required or always optional).
+UnconfirmedFact = Literal["authors", "date", "venue", "arxiv", "code"]
+
+
 class Method(Strict):
     """One method, paper, system or hardware design: a file kb/methods/<category>/<id>.yaml."""
 
@@ -243,7 +247,8 @@ class Method(Strict):
     aliases: list[str] = Field(default_factory=list, description="Other names, incl. the survey's misnomers.")
     survey_name: str | None = Field(None, description="The `name` cell of this method's row in the survey list.")
     title: str = Field(description="Exact title of the paper (or product).")
-    authors: list[str] = Field(min_length=1, description="Authors in order (or the organisation).")
+    authors: list[str] = Field(description="Authors in order (or the organisation); [] only when "
+                               "`unconfirmed.authors` says why no source confirms them.")
     year: int = Field(ge=1950, le=2100, description="Year of the first public version.")
     date: dt.date | str | None = Field(None, description="First public version: YYYY-MM-DD or YYYY-MM.")
     venue: str | None = Field(None, description="Confirmed venue; leave out when unconfirmed.")
@@ -261,6 +266,9 @@ class Method(Strict):
     effect: Effect = Field(description="What the roofline calculator applies for this method.")
     claims: list[Claim] = Field(default_factory=list, description="Speedup and memory claims with sources.")
     bibtex: str = Field(min_length=20, description="One BibTeX record.")
+    unconfirmed: dict[UnconfirmedFact, Annotated[str, Field(min_length=20)]] = Field(
+        default_factory=dict,
+        description="Facts looked for but confirmed by no source, each with what was tried; those fields stay empty.")
 
     @field_validator("name", "title")
     @classmethod
@@ -273,6 +281,10 @@ class Method(Strict):
         if isinstance(v, str) and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?", v):
             raise ValueError("expected YYYY-MM-DD or YYYY-MM")
         return v
+
+    def fact_value(self, fact: str) -> object:
+        """The value behind an `unconfirmed` key (`code` lives under `links`)."""
+        return self.links.code if fact == "code" else getattr(self, fact)
 
     @property
     def month(self) -> str | None:

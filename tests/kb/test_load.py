@@ -34,6 +34,9 @@ CASES = {
     "unknown-catalogue-id.yaml": (10, "claims.0.setting.model", "did you mean toy-model?"),
     "script-in-title.yaml": (3, "title", "must not contain < or >"),
     "unknown-effect-kind.yaml": (9, "effect", "'magic' is not known"),
+    "empty-authors.yaml": (4, "authors", "or say under unconfirmed.authors why"),
+    "unconfirmed-with-value.yaml": (12, "unconfirmed.venue", "venue has a value"),
+    "bibtex-names-unconfirmed-authors.yaml": (12, "bibtex", "names authors that the entry leaves unconfirmed"),
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from html import unescape
 from pathlib import Path
 
 from kb.load import load
@@ -170,3 +171,15 @@ def test_category_tables_put_the_roofline_next_to_the_claims(built_site):
             assert f"<td>{want}</td>" in row, (path, method.id)
             seen += 1
     assert seen == len(KB.methods)
+
+
+def test_unconfirmed_facts_are_shown_with_their_reason_not_left_blank(built_site):
+    """An entry whose authors no source confirms says so on its page, in the table of facts."""
+    entries = [m for m in KB.methods.values() if m.unconfirmed]
+    assert entries, "the KB has no entry with an unconfirmed fact to check"
+    for method in entries:
+        html = (built_site / "methods" / method.id / "index.html").read_text()
+        shown = [unescape(r) for r in re.findall(r"<td><em>not confirmed</em>: ([^<]*)</td>", html)]
+        assert shown == list(method.unconfirmed.values()), method.id
+        if not method.authors:
+            assert "<strong>Authors</strong></td>\n<td><em>not confirmed" in html, method.id

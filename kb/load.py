@@ -288,10 +288,16 @@ class Loader:
         if entry is None:
             return
         self.check_id(path, entry.id, lines)
-        for fld in ("name", "title"):
-            message = _markup_problem(getattr(entry, fld))
+        plain = {("name",): entry.name, ("title",): entry.title}
+        if entry.published_as:
+            plain[("published_as", "title")] = entry.published_as.title
+            if entry.venue:
+                self.problem(path, line_of(lines, ("venue",)), "venue", "the entry has published_as, whose venue "
+                             "names where it appeared; leave venue empty (it would describe this title)")
+        for loc, value in plain.items():
+            message = _markup_problem(value)
             if message:
-                self.problem(path, line_of(lines, (fld,)), fld, message)
+                self.problem(path, line_of(lines, loc), ".".join(loc), message)
         rel = self.rel(path)
         if entry.id in self.kb.methods:
             other = self.kb.source_of(entry.id)

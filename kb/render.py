@@ -101,6 +101,8 @@ def method_page(kb: KB, method: Method, sections: list[Section] = ()) -> str:
     facts.append(("First version", text(when)))
     if method.venue:
         facts.append(("Venue", text(method.venue)))
+    if method.published_as:
+        facts.append(("Published as", _published_as(method)))
     if method.arxiv:
         facts.append(("arXiv", link(f"https://arxiv.org/abs/{method.arxiv}", method.arxiv)))
     for key in ("paper", "code", "project", "docs"):
@@ -134,6 +136,14 @@ def method_page(kb: KB, method: Method, sections: list[Section] = ()) -> str:
     out.append("\n## Cite\n\n")
     out.append('<pre class="kb-bibtex"><code>' + _html_pre(method.bibtex.strip()) + "</code></pre>\n")
     return "".join(out)
+
+
+def _published_as(method: Method) -> str:
+    pub = method.published_as
+    words = f"“{text(pub.title)}”, {text(pub.venue)}"
+    if pub.authors:
+        words += f"; authors: {text(', '.join(pub.authors))}"
+    return f"{words} ({link(pub.source, 'source')})"
 
 
 def _html_pre(value: str) -> str:

@@ -235,6 +235,25 @@ class Claim(Strict):
     note: str | None = Field(None, description="Remark, e.g. a conversion from percent.")
 
 
+class PublishedAs(Strict):
+    """The peer-reviewed version, when it appeared under another title or author list than the entry's."""
+
+    title: str = Field(description="Title of the published version.")
+    venue: str = Field(min_length=2, description="Where it was published, e.g. USENIX ATC 2024.")
+    authors: list[str] | None = Field(None, description="Its author list, only when it differs from the entry's.")
+    source: HttpsUrl = Field(description="The proceedings or publisher page that lists it.")
+
+    @field_validator("title")
+    @classmethod
+    def _single_line(cls, v: str) -> str:
+        return _one_line(v)
+
+    @field_validator("source")
+    @classmethod
+    def _check_https(cls, v: str) -> str:
+        return _https(v)
+
+
 # Facts an entry may leave empty with a recorded reason (the others are required or always optional).
 UnconfirmedFact = Literal["authors", "date", "venue", "arxiv", "code"]
 
@@ -252,6 +271,8 @@ class Method(Strict):
     year: int = Field(ge=1950, le=2100, description="Year of the first public version.")
     date: dt.date | str | None = Field(None, description="First public version: YYYY-MM-DD or YYYY-MM.")
     venue: str | None = Field(None, description="Confirmed venue; leave out when unconfirmed.")
+    published_as: PublishedAs | None = Field(
+        None, description="The published version when its title or authors differ (then `venue` stays empty).")
     arxiv: str | None = Field(None, pattern=ARXIV_PATTERN, description="arXiv id, e.g. 2306.00978.")
     links: Links = Field(default_factory=Links, description="Paper, code, project and docs addresses.")
     kind: Literal["method", "hardware", "software", "tool"] = Field(

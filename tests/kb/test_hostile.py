@@ -59,9 +59,13 @@ def _write_hostile_kb(root: Path) -> None:
     data = yaml.safe_load(entry.read_text())
     data.update(
         name=NAME, title=TITLE, aliases=[HOSTILE, "<b>XSS5</b>"], authors=["Ada <script>XSS1</script>", "Bob"],
-        venue=HOSTILE, survey_section=HOSTILE, summary=BLOCK_START + HOSTILE,
+        survey_section=HOSTILE, summary=BLOCK_START + HOSTILE,
+        published_as={"title": NAME, "venue": HOSTILE, "authors": [HOSTILE],
+                      "source": "https://example.invalid/published?a=1&b=2"},
+        unconfirmed={"date": BLOCK_START + HOSTILE},
         bibtex="@article{toy2099hostile,\n  title = {" + HOSTILE.replace("{", "(").replace("}", ")")
         + "},\n  author = {Example, Ada},\n  year = {2099}\n}\n")
+    del data["date"]
     data["effect"]["basis"] = HOSTILE
     claim = data["claims"][0]
     claim.update(baseline=HOSTILE, source=HOSTILE, note=HOSTILE)

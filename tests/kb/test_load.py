@@ -37,6 +37,7 @@ CASES = {
     "empty-authors.yaml": (4, "authors", "or say under unconfirmed.authors why"),
     "unconfirmed-with-value.yaml": (12, "unconfirmed.venue", "venue has a value"),
     "bibtex-names-unconfirmed-authors.yaml": (12, "bibtex", "names authors that the entry leaves unconfirmed"),
+    "venue-and-published-as.yaml": (6, "venue", "leave venue empty"),
 }
 
 

@@ -55,7 +55,7 @@ function toCsv(items) {
   const lines = [header.join(",")];
   for (const it of items) {
     const m = it.m;
-    lines.push([m.id, m.name, m.title, m.authors, m.year, m.date, m.venue, m.arxiv, m.category, m.kind,
+    lines.push([m.id, m.name, m.title, m.authors, m.year, m.date, it.venue, m.arxiv, m.category, m.kind,
       m.effect?.kind, it.bits.weights, it.bits.activations, it.bits.kv_cache, m.links?.code, m.links?.paper,
       (m.claims || []).length, it.href].map(csvCell).join(","));
   }
@@ -68,8 +68,10 @@ function prepare(methodsDoc, catalogue) {
     const bits = bitsOf(m);
     const allBits = [...new Set([...bits.weights, ...bits.activations, ...bits.kv_cache])];
     const verdicts = [...new Set((m.claim_checks || []).map((c) => c.verdict).filter(Boolean))];
+    // A paper published under another title keeps its venue in published_as.
+    const venue = m.venue || m.published_as?.venue || "";
     const hay = [m.id, m.name, ...(m.aliases || []), m.title, ...(m.authors || []), m.summary,
-      ...(m.tags || []), m.venue, m.arxiv, m.category, categories[m.category]?.title]
+      ...(m.tags || []), venue, m.published_as?.title, m.arxiv, m.category, categories[m.category]?.title]
       .filter(Boolean).join(" \u0001 ").toLowerCase();
     return {
       m,
@@ -77,7 +79,8 @@ function prepare(methodsDoc, catalogue) {
       allBits,
       bitsText: bitsText(bits),
       minBits: allBits.length ? Math.min(...allBits) : Infinity,
-      series: venueSeries(m.venue),
+      venue,
+      series: venueSeries(venue),
       verdicts,
       hay,
       categoryTitle: categories[m.category]?.title || m.category,
@@ -137,7 +140,7 @@ function rowHtml(it, withVerdict) {
     + (paper ? ` <a class="kbx-paper" href="${esc(paper)}" rel="noopener" title="paper">paper</a>` : "")
     + `</th><td>${esc(m.year)}</td>`
     + `<td title="${esc(m.category)}">${esc(it.categoryTitle)}</td>`
-    + `<td>${esc(m.venue || "")}</td>`
+    + `<td>${esc(it.venue)}</td>`
     + `<td>${esc(it.bitsText)}</td>`
     + `<td>${esc((m.effect?.kind || "").replace(/_/g, " "))}</td>`
     + `<td>${code ? `<a href="${esc(code)}" rel="noopener">code</a>` : ""}</td>`
@@ -148,7 +151,7 @@ const SORTERS = {
   name: (x, y) => x.m.name.localeCompare(y.m.name, "en", { numeric: true, sensitivity: "base" }),
   year: (x, y) => x.sortDate.localeCompare(y.sortDate),
   category: (x, y) => x.categoryTitle.localeCompare(y.categoryTitle),
-  venue: (x, y) => (x.m.venue ? 0 : 1) - (y.m.venue ? 0 : 1) || (x.m.venue || "").localeCompare(y.m.venue || ""),
+  venue: (x, y) => (x.venue ? 0 : 1) - (y.venue ? 0 : 1) || x.venue.localeCompare(y.venue),
   bits: (x, y) => x.minBits - y.minBits,
   effect: (x, y) => (x.m.effect?.kind || "").localeCompare(y.m.effect?.kind || ""),
   code: (x, y) => (x.m.links?.code ? 0 : 1) - (y.m.links?.code ? 0 : 1),

@@ -249,10 +249,11 @@ def models_page(kb: KB) -> str:
 def render_site(kb: KB, sections: list[Section] = (), column: Column | None = None) -> dict[str, str]:
     """Every generated page: docs-relative path -> Markdown. `sections` add to method pages, `column`
     to the category tables."""
+    from kb.gaps import GAPS_PAGE, gaps_page
     from kb.timeline import timeline_page
 
     pages = {METHODS_INDEX: methods_overview(kb), "timeline.md": timeline_page(kb),
-             "hardware.md": hardware_page(kb), "models.md": models_page(kb)}
+             "hardware.md": hardware_page(kb), "models.md": models_page(kb), GAPS_PAGE: gaps_page(kb)}
     for cat in kb.categories.values():
         pages[category_page_path(cat.path)] = category_page(kb, cat, column)
     for method in kb.methods.values():

@@ -17,6 +17,7 @@ import os
 import re
 import threading
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -510,6 +511,17 @@ def test_explorer_filters_the_real_verdicts(page, base_url, built_site):
     page.select_option("#kbx-verdict", "consistent")
     assert set(_rows(page)) == checked
     assert page.locator('[data-role="count"]').get_attribute("data-value") == str(len(checked))
+
+
+def test_explorer_files_a_renamed_paper_under_its_published_venue(page, base_url):
+    renamed = sorted((m for m in KB.methods.values() if m.published_as), key=lambda m: m.id)
+    assert renamed, "no entry records a published version under another title"
+    method = renamed[0]
+    series = re.sub(r"\s*\(?\b(?:19|20)\d{2}\)?\s*$", "", method.published_as.venue).strip()
+    _open_explorer(page, base_url + "explorer/?venue=" + quote(series))
+    assert method.id in _rows(page)
+    venue_cell = page.text_content(f'#kb-explorer tr[data-method="{method.id}"] td:nth-of-type(3)')
+    assert venue_cell == method.published_as.venue
 
 
 # ----------------------------------------------------------------------------------- theme and devices

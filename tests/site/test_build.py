@@ -183,3 +183,32 @@ def test_unconfirmed_facts_are_shown_with_their_reason_not_left_blank(built_site
         assert shown == list(method.unconfirmed.values()), method.id
         if not method.authors:
             assert "<strong>Authors</strong></td>\n<td><em>not confirmed" in html, method.id
+
+
+def test_a_published_version_under_another_title_is_named_with_its_source(built_site):
+    entries = [m for m in KB.methods.values() if m.published_as]
+    assert entries, "the KB has no entry with a published_as record to check"
+    for method in entries:
+        html = unescape((built_site / "methods" / method.id / "index.html").read_text())
+        pub = method.published_as
+        assert f"<strong>Published as</strong></td>\n<td>\u201c{pub.title}\u201d, {pub.venue}" in html, method.id
+        assert f'<a href="{pub.source}">source</a>' in html, method.id
+
+
+def _section_links(html: str, heading: str) -> set[str]:
+    start = re.search(r"<h2[^>]*>" + re.escape(heading), html).start()  # the section, not the table of contents
+    end = html.find("<h2", start + 1)
+    return set(re.findall(r'href="\.\./methods/([^/"]+)/"', html[start:end if end > 0 else None]))
+
+
+def test_help_wanted_lists_every_gap_with_a_link_to_its_entry(built_site):
+    html = (built_site / "gaps" / "index.html").read_text()
+    assert _section_links(html, "Facts no source has confirmed") == {m.id for m in KB.methods.values() if m.unconfirmed}
+    assumed = {m.id for m in KB.methods.values() if m.effect.kind != "none"
+               and (not m.effect.basis or "assum" in m.effect.basis.lower())}
+    assert assumed and _section_links(html, "Roofline effects resting on assumed values") == assumed
+    assert _section_links(html, "Entries without a claim") == {m.id for m in KB.methods.values() if not m.claims}
+    no_venue = {m.id for m in KB.methods.values() if not (m.venue or m.published_as or "venue" in m.unconfirmed)}
+    assert _section_links(html, "Entries without a venue") == no_venue
+    nav = (built_site / "index.html").read_text()
+    assert 'href="gaps/"' in nav

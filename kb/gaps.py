@@ -1,0 +1,78 @@
+"""The "Help wanted" page: what the knowledge base does not know yet, as a list of pull requests to make.
+
+Pure string building from the loaded KB; every contributed value passes through `text()`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from kb.load import KB
+from kb.markup import front_matter, rel, table, text
+from kb.render import UNCONFIRMED_LABELS, method_page_path
+from kb.schema import Method
+
+GAPS_PAGE = "gaps.md"
+# An effect's basis that says its numbers were assumed, not read from the paper.
+_ASSUMED = re.compile(r"\bassum", re.IGNORECASE)
+
+
+def assumed_effect(method: Method) -> bool:
+    """True when the roofline effect rests on values the paper does not state (or on no stated basis)."""
+    effect = method.effect
+    return effect.kind != "none" and (not effect.basis or bool(_ASSUMED.search(effect.basis)))
+
+
+def _link(method: Method) -> str:
+    return f"[{text(method.name)}]({rel(GAPS_PAGE, method_page_path(method.id))})"
+
+
+def _by_branch(kb: KB, methods: list[Method]) -> str:
+    """One line per top-level branch: its title, then links to the methods in it."""
+    lines = []
+    for root in kb.taxonomy:
+        inside = sorted((m for m in methods if m.category.split("/")[0] == root.id), key=lambda m: m.name.lower())
+        if inside:
+            lines.append(f"- **{text(root.title)}** ({len(inside)}): " + ", ".join(_link(m) for m in inside))
+    return "\n".join(lines) + "\n"
+
+
+def gaps_page(kb: KB) -> str:
+    methods = sorted(kb.methods.values(), key=lambda m: m.name.lower())
+    unconfirmed = [(m, fact, why) for m in methods for fact, why in m.unconfirmed.items()]
+    assumed = [m for m in methods if assumed_effect(m)]
+    no_claim = [m for m in methods if not m.claims]
+    no_venue = [m for m in methods if not m.venue and not m.published_as and "venue" not in m.unconfirmed]
+    contributing = rel(GAPS_PAGE, "contributing.md")
+    out = [front_matter(title="Help wanted", description="What the knowledge base does not know yet.")]
+    out.append("# Help wanted\n\n")
+    out.append("What the knowledge base does not know yet. Each item is a small pull request: find the fact in "
+               f"the paper, edit the entry's YAML file, and say in the pull request where you found it (see "
+               f"[Contributing]({contributing})). Nothing here may be filled from memory.\n\n")
+
+    out.append(f"## Facts no source has confirmed ({len(unconfirmed)})\n\n")
+    if unconfirmed:
+        out.append("These fields are empty on purpose: the sources tried are listed. A source that states them "
+                   "closes the gap.\n\n")
+        out.append(table(["Method", "Fact", "What was tried"],
+                         [[_link(m), UNCONFIRMED_LABELS[fact], text(why)] for m, fact, why in unconfirmed]))
+    else:
+        out.append("None.\n")
+
+    out.append(f"\n## Roofline effects resting on assumed values ({len(assumed)})\n\n")
+    out.append("The calculator applies these methods with parameters the paper's abstract does not give "
+               "(a bit-width, a sparsity, an acceptance rate). Replacing the assumption with the paper's own "
+               "number, and naming the table in `basis`, makes the method's roofline analysis its own.\n\n")
+    out.append(table(["Method", "Effect", "Basis"],
+                     [[_link(m), f"`{m.effect.kind}`", text(m.effect.basis or "none given")] for m in assumed]))
+
+    out.append(f"\n## Entries without a claim ({len(no_claim)})\n\n")
+    out.append("No speedup or memory claim is recorded. Many of these papers report accuracy only; where the "
+               "paper does give a speedup, add it with its setting and its table.\n\n")
+    out.append(_by_branch(kb, no_claim))
+
+    out.append(f"\n## Entries without a venue ({len(no_venue)})\n\n")
+    out.append("No venue is recorded. Many are arXiv-only; where a proceedings page lists the paper, add the "
+               "venue (or `published_as` when it appeared under another title).\n\n")
+    out.append(_by_branch(kb, no_venue))
+    return "".join(out)

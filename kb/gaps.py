@@ -17,10 +17,18 @@ GAPS_PAGE = "gaps.md"
 _ASSUMED = re.compile(r"\bassum", re.IGNORECASE)
 
 
+# Effect kinds whose fields are switches, not numbers: nothing to assume when no basis is given.
+_SWITCHES_ONLY = {"operator_fusion"}
+
+
 def assumed_effect(method: Method) -> bool:
     """True when the roofline effect rests on values the paper does not state (or on no stated basis)."""
     effect = method.effect
-    return effect.kind != "none" and (not effect.basis or bool(_ASSUMED.search(effect.basis)))
+    if effect.kind == "none":
+        return False
+    if not effect.basis:
+        return effect.kind not in _SWITCHES_ONLY
+    return bool(_ASSUMED.search(effect.basis))
 
 
 def _link(method: Method) -> str:

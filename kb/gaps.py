@@ -15,8 +15,6 @@ from kb.schema import Method
 GAPS_PAGE = "gaps.md"
 # An effect's basis that says its numbers were assumed, not read from the paper.
 _ASSUMED = re.compile(r"\bassum", re.IGNORECASE)
-
-
 # Effect kinds whose fields are switches, not numbers: nothing to assume when no basis is given.
 _SWITCHES_ONLY = {"operator_fusion"}
 

@@ -291,9 +291,6 @@ class Loader:
         plain = {("name",): entry.name, ("title",): entry.title}
         if entry.published_as:
             plain[("published_as", "title")] = entry.published_as.title
-            if entry.venue:
-                self.problem(path, line_of(lines, ("venue",)), "venue", "the entry has published_as, whose venue "
-                             "names where it appeared; leave venue empty (it would describe this title)")
         for loc, value in plain.items():
             message = _markup_problem(value)
             if message:
@@ -309,13 +306,17 @@ class Loader:
                              f"arXiv id {entry.arxiv} is already used by {self._arxiv[entry.arxiv]}")
             else:
                 self._arxiv[entry.arxiv] = rel
-        self.check_unconfirmed(path, entry, lines)
+        self.check_empty_facts(path, entry, lines)
         self.check_bibtex(path, entry.bibtex, lines, needs_author=bool(entry.authors))
         self.kb.methods[entry.id] = entry
         self.kb.sources[f"method:{entry.id}"] = rel
         self._lines[entry.id] = (path, lines)
 
-    def check_unconfirmed(self, path: Path, entry: Method, lines: dict[Loc, int]) -> None:
+    def check_empty_facts(self, path: Path, entry: Method, lines: dict[Loc, int]) -> None:
+        """Fields that must stay empty: those `unconfirmed` names, and `venue` beside `published_as`."""
+        if entry.published_as and entry.venue:
+            self.problem(path, line_of(lines, ("venue",)), "venue", "the entry has published_as, whose venue "
+                         "names where it appeared; leave venue empty (it would describe this title)")
         if not entry.authors and "authors" not in entry.unconfirmed:
             self.problem(path, line_of(lines, ("authors",)), "authors",
                          "list at least one author, or say under unconfirmed.authors why no source confirms them")

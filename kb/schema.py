@@ -254,6 +254,39 @@ class PublishedAs(Strict):
         return _https(v)
 
 
+class Quality(Strict):
+    """The accuracy cost a paper reports at its headline setting: the method's score next to its baseline's,
+    on one named metric, model and setting, with the place in the paper."""
+
+    metric: str = Field(min_length=2, description="What is measured, e.g. WikiText-2 perplexity, MMLU accuracy (%).")
+    higher_is_better: bool = Field(description="False for perplexity, true for accuracy.")
+    model: str = Field(min_length=2, description="The model as the paper names it, e.g. Llama-2-7B.")
+    setting: str = Field(min_length=2, description="The method's setting, e.g. W4A16, group size 128.")
+    value: float = Field(description="The method's score.")
+    baseline: str = Field(min_length=2, description="What it is compared with, e.g. FP16.")
+    baseline_value: float = Field(description="The baseline's score in the same table.")
+    source: str = Field(min_length=2, description="Where in the paper: Table N, Figure N, Section N.")
+    note: str | None = Field(None, description="Remark, e.g. the context length of the perplexity run.")
+
+
+SupportStack = Literal["vLLM", "SGLang", "TensorRT-LLM", "llama.cpp", "MLC LLM", "Hugging Face Transformers",
+                       "LMDeploy", "DeepSpeed", "ONNX Runtime", "ExLlamaV2", "Ollama"]
+
+
+class Support(Strict):
+    """A serving stack that ships the method, with the documentation page that says so."""
+
+    stack: SupportStack = Field(description="The serving stack.")
+    url: HttpsUrl = Field(description="The documentation page that says the stack supports the method.")
+    read: dt.date = Field(description="The date that page was read (YYYY-MM-DD).")
+    note: str | None = Field(None, description="What exactly is supported, e.g. INT4 weights with Marlin kernels.")
+
+    @field_validator("url")
+    @classmethod
+    def _check_https(cls, v: str) -> str:
+        return _https(v)
+
+
 # Facts an entry may leave empty with a recorded reason (the others are required or always optional).
 UnconfirmedFact = Literal["authors", "date", "venue", "arxiv", "code"]
 
@@ -290,6 +323,10 @@ class Method(Strict):
     unconfirmed: dict[UnconfirmedFact, Annotated[str, Field(min_length=20)]] = Field(
         default_factory=dict,
         description="Facts looked for but confirmed by no source, each with what was tried; those fields stay empty.")
+    quality: list[Quality] = Field(default_factory=list, description="Accuracy cost at the headline setting, with sources.")
+    support: list[Support] = Field(default_factory=list, description="Serving stacks that ship the method, with their docs.")
+    added: dt.date | None = Field(None, description="When the entry joined the knowledge base (YYYY-MM-DD); "
+                                  "tools/stamp_added.py fills it.")
 
     @field_validator("name", "title")
     @classmethod

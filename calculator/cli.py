@@ -15,6 +15,7 @@ import sys
 from calculator.spec import ALLOWED_BITS, CalculatorError, Settings
 
 FORMATS_OUT = ("table", "json", "csv", "markdown", "svg")
+CONFIG_MAX_BYTES = 1 << 20  # a Hugging Face config.json is a few kilobytes
 
 
 class _UsageError(Exception):
@@ -40,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("--catalogue", metavar="DIR", help="folder holding hardware/ and models/ (default: kb/)")
     src.add_argument("--memory-bandwidth", metavar="GB_S", type=float,
                      help="override the device's memory bandwidth (1e9 bytes/s)")
+    src.add_argument("--list-models", action="store_true", help="list the catalogue's models, one a line, and exit")
+    src.add_argument("--list-hardware", action="store_true", help="list the catalogue's devices, one a line, and exit")
     run = p.add_argument_group("workload")
     run.add_argument("--batch", type=int, default=1, help="sequences per batch (default 1)")
     run.add_argument("--seq-len", type=int, default=2048,
@@ -50,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     q = p.add_argument_group("quantization and kernels")
     q.add_argument("--w-bits", type=int, help=f"weight bits ({bits}; default 16)")
     q.add_argument("--a-bits", type=int, help="activation bits (default 16)")
-    q.add_argument("--kv-bits", type=int, default=16, help="KV-cache bits (default 16)")
+    q.add_argument("--kv-bits", type=int, help="KV-cache bits (default 16)")
     q.add_argument("--group-size", type=int, help="weights per fp16 scale + zero point")
     q.add_argument("--kv-group-size", type=int, help="KV values per fp16 scale + zero point")
     q.add_argument("--a-format", choices=("int", "fp"), default=None,
@@ -58,7 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--fp8", action="store_true", help="shorthand for --w-bits 8 --a-bits 8 --a-format fp")
     q.add_argument("--quantize-head", action="store_true",
                    help="also quantize embedding and lm_head (default: they stay 16-bit)")
-    q.add_argument("--flash-attention", action="store_true", help="fused IO-aware causal attention")
+    q.add_argument("--flash-attention", action=argparse.BooleanOptionalAction, default=True,
+                   help="fused IO-aware causal attention, as every serving stack runs it (default); "
+                        "--no-flash-attention gives the survey's unfused rows (Table 1)")
     q.add_argument("--method", metavar="ID", help="apply the effect of the knowledge-base entry ID")
     out = p.add_argument_group("output")
     out.add_argument("--format", choices=FORMATS_OUT, default="table")
@@ -77,11 +82,27 @@ def _read_config(path: str):
     if os.path.isdir(path):  # a Hugging Face model folder
         path = os.path.join(path, "config.json")
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+        with open(path, "rb") as handle:
+            raw = handle.read(CONFIG_MAX_BYTES + 1)  # an endless input (/dev/zero) is cut, not read forever
     except OSError as exc:
         raise CalculatorError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(raw) > CONFIG_MAX_BYTES:
+        raise CalculatorError(f"{path}: larger than {CONFIG_MAX_BYTES} bytes; a config.json is a few kilobytes")
+
+    def unique(pairs):
+        keys = [key for key, _ in pairs]
+        twice = next((key for key in keys if keys.count(key) > 1), None)
+        if twice is not None:  # json keeps the last of two equal keys silently; the YAML loader refuses them
+            raise CalculatorError(f"{path}: duplicate key {twice!r}")
+        return dict(pairs)
+
+    try:
+        data = json.loads(raw.decode("utf-8"), object_pairs_hook=unique)
+    except RecursionError:
+        raise CalculatorError(f"{path}: values are nested too deeply") from None
     except (UnicodeDecodeError, ValueError) as exc:
+        if isinstance(exc, CalculatorError):
+            raise
         raise CalculatorError(f"{path}: not a valid JSON file: {exc}") from None
     folder = os.path.basename(os.path.dirname(os.path.abspath(path)))
     stem = os.path.splitext(os.path.basename(path))[0]
@@ -104,7 +125,7 @@ def _settings(args) -> Settings:
         gen_len=args.gen_len,
         w_bits=16 if w_bits is None else w_bits,
         a_bits=16 if a_bits is None else a_bits,
-        kv_bits=args.kv_bits,
+        kv_bits=16 if args.kv_bits is None else args.kv_bits,
         group_size=args.group_size,
         kv_group_size=args.kv_group_size,
         number_format=number_format,
@@ -154,6 +175,8 @@ def _with_effect(result, model, hardware, settings, effect, catalogue):
 
 def _run(argv) -> int:
     args = _parser().parse_args(argv)
+    if args.list_models or args.list_hardware:
+        return _write(_listing(args))
     if args.model and args.config:
         raise _UsageError("give --model or --config, not both")
     if not (args.model or args.config):
@@ -183,10 +206,13 @@ def _run(argv) -> int:
         from kb.catalogue import load_effect
 
         method = (args.method, load_effect(args.method, args.catalogue))
-        settings = _settings_with(settings, method[1])
+        with_method = _settings_with(settings, method[1])
+        _refuse_conflicts(args, settings, with_method)
+        settings = with_method
     result = analyze(model, hardware, settings)
     if method and method[1].get("kind") not in _SETTINGS_EFFECTS:
         result = _with_effect(result, model, hardware, settings, method[1], args.catalogue)
+    _refuse_non_finite(result.to_dict())
 
     if args.plot:
         from calculator.svg import to_svg
@@ -209,9 +235,93 @@ def _run(argv) -> int:
         from calculator import render
 
         text = {"table": render.to_table, "csv": render.to_csv, "markdown": render.to_markdown}[fmt](result)
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    return _write(text)
+
+
+class _OutputError(Exception):
+    """Standard output refused the text (a full disk, a closed terminal)."""
+
+
+def _write(text: str) -> int:
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise _OutputError(f"cannot write the output: {exc.strerror or exc}") from None
     return 0
+
+
+def _listing(args) -> str:
+    """--list-models / --list-hardware: one line per catalogue entry, id first."""
+    from kb.catalogue import CatalogueError, hardware_ids, load_hardware, load_model, model_ids
+    from calculator.units import si
+
+    lines = []
+    if args.list_models:
+        for model_id in model_ids(args.catalogue):
+            try:
+                m = load_model(model_id, args.catalogue)
+            except CatalogueError as exc:
+                lines.append(f"{model_id}  (cannot be read: {exc})")
+                continue
+            context = f", context {m.max_position_embeddings}" if m.max_position_embeddings else ""
+            lines.append(f"{model_id}  {m.name}: {m.architecture}, {si(m.parameters)} parameters, "
+                         f"{m.num_hidden_layers} layers, hidden {m.hidden_size}{context}")
+    if args.list_hardware:
+        for hw_id in hardware_ids(args.catalogue):
+            try:
+                hw = load_hardware(hw_id, args.catalogue)
+            except CatalogueError as exc:
+                lines.append(f"{hw_id}  (cannot be read: {exc})")
+                continue
+            peaks = ", ".join(f"{fmt} {si(ops)}OPS" for fmt, ops in hw.peak_ops)
+            memory = f", {si(hw.memory_bytes)}B" if hw.memory_bytes else ""
+            lines.append(f"{hw_id}  {hw.name}: {si(hw.memory_bandwidth)}B/s{memory}; {peaks}")
+    return "".join(line + "\n" for line in lines)
+
+
+# Settings a quantization or data-format method decides, with the options that set them by hand.
+_METHOD_DECIDES = (("w_bits", "--w-bits"), ("a_bits", "--a-bits"), ("kv_bits", "--kv-bits"),
+                   ("group_size", "--group-size"), ("kv_group_size", "--kv-group-size"),
+                   ("number_format", "--a-format/--fp8"))
+
+
+def _refuse_conflicts(args, own: Settings, with_method: Settings) -> None:
+    """--method awq --w-bits 8 asks for two things at once: an error, not a silent choice."""
+    given = {"w_bits": args.w_bits is not None or args.fp8, "a_bits": args.a_bits is not None or args.fp8,
+             "kv_bits": args.kv_bits is not None, "group_size": args.group_size is not None,
+             "kv_group_size": args.kv_group_size is not None,
+             "number_format": args.a_format is not None or args.fp8}
+    for field, option in _METHOD_DECIDES:
+        mine, theirs = getattr(own, field), getattr(with_method, field)
+        if given[field] and mine != theirs:
+            raise CalculatorError(f"{option} gives {field} {mine}, but --method {args.method} sets it to {theirs}; "
+                                  f"drop {option} or the method")
+
+
+def _refuse_non_finite(value, where: str = "result") -> None:
+    """Every number printed is finite; the bounds of calculator.limits should make this unreachable."""
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        raise CalculatorError(f"{where} is {value}: the inputs are beyond what the roofline can represent")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_non_finite(item, f"{where}.{key}")
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _refuse_non_finite(item, where)
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null, so that the interpreter's last flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _fail(message: str, status: int) -> int:
@@ -227,9 +337,11 @@ def main(argv=None) -> int:
     except (_UsageError, CalculatorError) as exc:
         return _fail(str(exc), 2)
     except BrokenPipeError:  # e.g. piped into `head`: stop quietly
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _silence_stdout()
         return 0
+    except _OutputError as exc:  # e.g. redirected to a full disk
+        _silence_stdout()
+        return _fail(str(exc), 1)
     except Exception as exc:
         catalogue = sys.modules.get("kb.catalogue")
         if catalogue is not None:
@@ -237,4 +349,5 @@ def main(argv=None) -> int:
                 return _fail(str(exc), 2)
             if isinstance(exc, catalogue.CatalogueError):
                 return _fail(str(exc), 1)
-        raise
+        # A bug of ours, not the user's mistake: still one line, and a status no mistake gives.
+        return _fail(f"internal error ({type(exc).__name__}: {exc}); please report it", 3)

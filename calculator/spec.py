@@ -42,9 +42,13 @@ class CalculatorError(ValueError):
     """A value the calculator cannot work with; the message is one line meant for a user."""
 
 
+from calculator.limits import check_range, show  # noqa: E402 (limits raises CalculatorError, defined above)
+
+
 def _positive_int(owner: str, name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise CalculatorError(f"{owner}{name} must be a positive integer, got {value!r}")
+        raise CalculatorError(f"{owner}{name} must be a positive integer, got {show(value)}")
+    check_range(owner, name, value)  # and at most its physically meaningful bound (calculator.limits)
 
 
 def _positive_number(owner: str, name: str, value: object) -> None:
@@ -54,7 +58,8 @@ def _positive_number(owner: str, name: str, value: object) -> None:
         or not value > 0
         or value == float("inf")
     ):
-        raise CalculatorError(f"{owner}{name} must be a positive number, got {value!r}")
+        raise CalculatorError(f"{owner}{name} must be a positive number, got {show(value)}")
+    check_range(owner, name, value, integer=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +111,7 @@ class Model:
             "vocab_size",
         ):
             _positive_int(where, field, getattr(self, field))
+        check_range(where, "max_position_embeddings", self.max_position_embeddings)
         set_ = object.__setattr__
         if self.num_key_value_heads is None:
             set_(self, "num_key_value_heads", self.num_attention_heads)
@@ -289,7 +295,7 @@ class Settings:
     group_size: int | None = None
     kv_group_size: int | None = None
     number_format: str = "int"
-    flash_attention: bool = False
+    flash_attention: bool = True
     tp: int = 1
     quantize_head: bool = False
     stage: str = "all"

@@ -52,9 +52,8 @@ def test_json_shape(capsys):
             assert set(layer) == LAYER_KEYS
             assert layer["bound"] in {"compute", "memory"}
         names = [layer["name"] for layer in stage["layers"]]
-        assert names == ["attn_norm", "q_proj", "k_proj", "v_proj", "qk_matmul", "softmax", "sv_matmul",
-                         "o_proj", "attn_add", "mlp_norm", "gate_proj", "up_proj", "mlp_act", "down_proj",
-                         "mlp_add", "lm_head"]
+        assert names == ["attn_norm", "q_proj", "k_proj", "v_proj", "attention", "o_proj", "attn_add",
+                         "mlp_norm", "gate_proj", "up_proj", "mlp_act", "down_proj", "mlp_add", "lm_head"]
     assert {"weights_bytes", "kv_cache_bytes", "activations_bytes", "total_bytes", "fits"} <= set(data["memory"])
     assert {"ttft_s", "time_per_output_token_s", "e2e_latency_s", "tokens_per_s"} <= set(data["generate"])
 
@@ -66,10 +65,35 @@ def test_table_names_every_layer_and_bound(capsys):
 
 
 def test_csv_has_a_line_per_layer(capsys):
-    status, out, _ = cli(capsys, *BASE, "--stage", "decode", "--format", "csv")
+    status, out, _ = cli(capsys, *BASE, "--stage", "decode", "--format", "csv", "--no-flash-attention")
     lines = out.strip().splitlines()
     assert status == 0 and lines[0].startswith("stage,layer,count,ops,bytes")
     assert len(lines) == 1 + 16 + 1
+
+
+def test_unfused_attention_is_an_explicit_option(capsys):
+    """--no-flash-attention gives the survey's three attention rows (Table 1); the default is fused."""
+    status, out, _ = cli(capsys, *BASE, "--format", "json", "--no-flash-attention")
+    data = json.loads(out)
+    assert status == 0 and data["settings"]["flash_attention"] is False
+    names = [layer["name"] for layer in data["stages"]["prefill"]["layers"]]
+    assert names[4:7] == ["qk_matmul", "softmax", "sv_matmul"] and "attention" not in names
+    _, out, _ = cli(capsys, *BASE, "--format", "json")
+    assert json.loads(out)["settings"]["flash_attention"] is True
+
+
+def test_long_context_70b_on_two_h100_fits_by_default():
+    """Finding 1 of issue 13: Llama-3-70B, 4-bit g128 weights, tp 2 on H100 SXM at 32k tokens. With fused
+    attention (the default) the prefill activations are one layer's working set, a few GB, and the run fits;
+    the unfused score matrix (2 * H_d * s^2 * a = 69 GB per device) is only counted on request."""
+    args = ["--model", "llama-3-70b", "--hardware", "nvidia-h100-sxm", "--tp", "2", "--w-bits", "4",
+            "--group-size", "128", "--seq-len", "32768", "--format", "json"]
+    fused = json.loads(subprocess.run([sys.executable, "-m", "calculator", *args], capture_output=True,
+                                      text=True, check=True).stdout)["memory"]
+    assert fused["fits"] is True and fused["activations_bytes"] < 5e9
+    plain = json.loads(subprocess.run([sys.executable, "-m", "calculator", *args, "--no-flash-attention"],
+                                      capture_output=True, text=True, check=True).stdout)["memory"]
+    assert plain["fits"] is False and plain["activations_bytes"] > 60e9
 
 
 def test_markdown_is_a_pipe_table(capsys):

@@ -39,7 +39,7 @@ def test_w8a8_prefill_runs_at_the_int8_peak():
 
 def test_2bit_kv_cache_at_long_context_and_large_batch():
     """At b=32, n=32768 decode attention reads b*n*K*d*kv per K and V; 2-bit KV cuts it 8x."""
-    s = Settings(batch=32, seq_len=32768)
+    s = Settings(batch=32, seq_len=32768, flash_attention=False)
     base = baseline(LLAMA, A6000, s)
     kv2 = apply_effect(LLAMA, A6000, s, {"kind": "quantization", "kv_cache": {"bits": 2}})
     kv_read16 = 32 * 32768 * 32 * 128 * 2  # bytes of K (or V) per layer at 16 bits

@@ -31,7 +31,7 @@ def test_gqa_kv_cache_bytes():
 
 def test_gqa_qk_matmul_decode_reads_kv_heads_only():
     """qk_matmul bytes = T*H*d*a (Q) + b*n*K*d*kv (K) + b*H*q*n*a (scores); ops use all H heads."""
-    row = run("toy-gqa-8b").stages["decode"].layer("qk_matmul")
+    row = run("toy-gqa-8b", flash_attention=False).stages["decode"].layer("qk_matmul")
     assert row.ops == 2 * 32 * 2048 * 128
     assert row.bytes == 32 * 128 * 2 + 2048 * 8 * 128 * 2 + 32 * 2048 * 2
 
@@ -246,8 +246,8 @@ def test_gated_mlp_act_row():
 
 def test_memory_llama2_7b():
     """weights = params * 2 (6,738,415,616 parameters); KV = 2*L*n*h*2;
-    activations = s*h*2 + 2*H*s*s*2 (softmax reads and writes the scores)."""
-    mem = run().memory
+    activations = s*h*2 + 2*H*s*s*2 (unfused: softmax reads and writes the scores)."""
+    mem = run(flash_attention=False).memory
     assert mem.weights_bytes == 6_738_415_616 * 2
     assert mem.kv_cache_bytes == 2 * 32 * 2048 * 4096 * 2
     assert mem.activations_bytes == 2048 * 4096 * 2 + 2 * 32 * 2048 * 2048 * 2

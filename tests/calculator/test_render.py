@@ -15,7 +15,7 @@ HW = Hardware(id="toy", name="Toy <b>GPU</b>", memory_bandwidth=1e11, peak_ops={
 
 
 def test_svg_escapes_text_and_is_well_formed():
-    svg = to_svg(analyze(EVIL, HW))
+    svg = to_svg(analyze(EVIL, HW, Settings(flash_attention=False)))
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     root = ET.fromstring(svg)
     ns = "{http://www.w3.org/2000/svg}"
@@ -38,7 +38,7 @@ def test_markdown_escapes_names():
 
 
 def test_table_and_csv_render():
-    res = analyze(EVIL, HW, Settings(seq_len=16, gen_len=4))
+    res = analyze(EVIL, HW, Settings(seq_len=16, gen_len=4, flash_attention=False))
     assert "lm_head" in to_table(res)
     assert to_csv(res).count("\n") == 1 + 2 * (16 + 1)
 

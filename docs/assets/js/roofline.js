@@ -206,7 +206,7 @@ export const DEFAULT_SETTINGS = Object.freeze({
   group_size: null,
   kv_group_size: null,
   number_format: "int",
-  flash_attention: false,
+  flash_attention: true,
   tp: 1,
   quantize_head: false,
   stage: "all",

@@ -14,14 +14,18 @@ knowledge-base entry (`{"kind": "quantization", "weights": {"bits": 4}, ...}`). 
   weights x params_kept (embeddings, norms and lm_head unchanged).
 - early_exit: decoder-block rows of the decode step run average_depth x L times; prefill keeps every layer.
 - contextual_sparsity: decode MLP rows x mlp_active; projection and attention rows x heads_active.
-- moe: the dense MLP becomes `experts` experts of intermediate/experts each, top_k per token (same total
-  parameters); the expected experts touched per step follow `expected_experts`.
-- speculative: expected tokens per step E = (1 - a^(g+1)) / (1 - a) (Leviathan et al.); a step costs g draft
-  decode steps plus one target pass over g+1 tokens; time per token = step / E.
-- parallel_decoding: one target pass over ceil(tokens_per_step) tokens with ops x (1 + extra_ops), divided
-  by tokens_per_step.
+- architecture: the entry is a model (Mixtral, GQA, ...): it is analysed as that catalogue model against the
+  comparable model its effect names (kb.analysis does that); applied to any other model it is refused.
+- speculative (every draft-based method, one rule): a step runs g sequential draft passes, then one target
+  pass over the V tokens drafted (V = g + 1 for a chain, the tree's size for a tree), and yields tau tokens
+  (the paper's acceptance length, or (1 - a^(g+1)) / (1 - a) for a chain with per-token acceptance a,
+  Leviathan et al.); time per token = (g * draft pass + verify(V)) / tau. A draft pass is the draft model's
+  decode step (its own weights and KV), or n decoder layers of the target's shape plus its lm_head, or a
+  stated fraction of the target's decode step.
+- parallel_decoding (no separate draft): one target pass over V tokens (default ceil(tau)), divided by tau.
 - kv_compression: decode attends to round(kv_kept x seq_len) tokens; the KV cache shrinks likewise.
-- operator_fusion: flash attention; fused element-wise rows move no DRAM bytes.
+- operator_fusion: flash attention (its baseline, `baseline_settings`, is the unfused form); fused
+  element-wise rows move no DRAM bytes.
 - offloading: `offloaded` x weight bytes cross the host link each decode step (added to the step time).
 """
 
@@ -34,10 +38,11 @@ from calculator.core import _plan, _stage, analyze, expected_experts
 from calculator.result import Layer, Memory, Stage
 from calculator.spec import CalculatorError, Hardware, Model, Settings
 
-__all__ = ["EFFECT_KINDS", "Outcome", "apply_effect", "baseline", "expected_tokens_per_step"]
+__all__ = ["EFFECT_KINDS", "Outcome", "apply_effect", "baseline", "expected_tokens_per_step", "refuse_architecture",
+           "baseline_settings", "tokens_per_step"]
 
 EFFECT_KINDS = ("quantization", "sparsity", "low_rank", "distillation", "early_exit", "contextual_sparsity",
-                "moe", "speculative", "parallel_decoding", "kv_compression", "operator_fusion", "offloading",
+                "architecture", "speculative", "parallel_decoding", "kv_compression", "operator_fusion", "offloading",
                 "data_format", "none")
 LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "router")
 MLP = ("gate_proj", "up_proj", "down_proj", "mlp_act")
@@ -164,10 +169,51 @@ def _sparsify(stage: Stage, model: Model, settings: Settings, effect: dict, bw: 
     return _restage(stage, rows, bw)
 
 
+def tokens_per_step(effect: dict) -> float:
+    """tau: the acceptance length the paper gives, or the chain formula from a per-token acceptance rate."""
+    if effect.get("tokens_per_step") is not None:
+        return float(effect["tokens_per_step"])
+    return expected_tokens_per_step(float(effect["acceptance_rate"]), int(effect["draft_length"]))
+
+
+def _draft_pass_s(model: Model, hardware: Hardware, settings: Settings, decode: Stage, effect: dict,
+                  draft: Model | None) -> float:
+    """Seconds of one draft forward pass (see the module docstring)."""
+    if effect.get("draft_model"):
+        if draft is None:
+            raise CalculatorError(f"draft model {effect['draft_model']} is not in the catalogue")
+        return analyze(draft, hardware, replace(settings, stage="decode")).decode.time_s
+    if effect.get("draft_layers") is not None:
+        layers = int(effect["draft_layers"])
+        if layers > model.num_hidden_layers:
+            raise CalculatorError(f"draft_layers {layers} exceeds the {model.num_hidden_layers} layers of {model.id}")
+        head = decode.layer("lm_head")[4]
+        return (decode.time_s - head) * layers / model.num_hidden_layers + head
+    if effect.get("draft_cost") is not None:
+        return float(effect["draft_cost"]) * decode.time_s
+    raise CalculatorError("speculative decoding needs a draft_model, draft_layers or draft_cost")
+
+
+def refuse_architecture(model: Model, effect: dict) -> None:
+    """An architecture entry describes its own model: applying it to another one would compare two models."""
+    own = effect.get("model")
+    if model.id != own:
+        raise CalculatorError(f"this entry is an architecture (model {own}), not a method that applies to "
+                              f"{model.id}: analyse --model {own}; its page compares it with {effect.get('baseline')}")
+
+
 def _step_with_tokens(model: Model, hardware: Hardware, settings: Settings, tokens: int) -> Stage:
     """One target forward pass over `tokens` new tokens per sequence against a context of seq_len."""
     plan = _plan(model, hardware, settings)
     return _stage(plan, "verify", tokens, settings.seq_len + tokens - 1)
+
+
+def baseline_settings(settings: Settings, effect: dict) -> Settings:
+    """What a method is compared against: the plain run, except that fused attention is itself the method of
+    an operator-fusion entry, whose baseline therefore runs the unfused attention rows."""
+    if effect.get("kind") == "operator_fusion" and effect.get("flash_attention"):
+        return replace(settings, flash_attention=False)
+    return settings
 
 
 def baseline(model: Model, hardware: Hardware, settings: Settings) -> Outcome:
@@ -199,7 +245,8 @@ def apply_effect(model: Model, hardware: Hardware, settings: Settings, effect: d
         a = effect.get("activations_bits") or 16
         return baseline(model, hardware, replace(settings, w_bits=w, a_bits=a, number_format=number_format))
     if kind == "operator_fusion":
-        out = baseline(model, hardware, replace(settings, flash_attention=bool(effect.get("flash_attention"))))
+        out = baseline(model, hardware, replace(settings, flash_attention=True) if effect.get("flash_attention")
+                       else settings)
         if effect.get("fused_elementwise"):
             pre = _restage(out.prefill, [_row(r, byts=0.0, bw=bw) if r[0] in ELEMENTWISE else r
                                          for r in out.prefill.layers], bw)
@@ -209,14 +256,10 @@ def apply_effect(model: Model, hardware: Hardware, settings: Settings, effect: d
         return out
     if kind == "distillation" and student is not None:
         return baseline(student, hardware, settings)
-    if kind == "moe":
-        experts, top_k = int(effect["experts"]), int(effect["top_k"])
-        if model.num_local_experts:
-            raise CalculatorError(f"model {model.id} is already a mixture of experts")
-        width = max(1, model.intermediate_size // experts)
-        moe = replace(model, architecture="mixtral", num_local_experts=experts, num_experts_per_tok=top_k,
-                      intermediate_size=width)
-        return baseline(moe, hardware, settings)
+    if kind == "architecture":
+        refuse_architecture(model, effect)
+        changes = effect.get("model_changes") or {}
+        return baseline(replace(model, **changes) if changes else model, hardware, settings)
     if kind == "kv_compression":
         base = baseline(model, hardware, settings)
         kept = max(1, round(effect["kv_kept"] * settings.seq_len))
@@ -257,22 +300,14 @@ def apply_effect(model: Model, hardware: Hardware, settings: Settings, effect: d
         notes.append(f"offloading adds {extra:.4g} s per decode step over the host link")
         return Outcome(prefill, decode, decode.time_s + extra, memory, tuple(notes))
     elif kind == "speculative":
-        g, acc = int(effect["draft_length"]), float(effect["acceptance_rate"])
-        verify = _step_with_tokens(model, hardware, settings, g + 1)
-        if draft is not None:
-            draft_step = analyze(draft, hardware, replace(settings, stage="decode")).decode.time_s
-        elif effect.get("draft_cost") is not None:
-            draft_step = effect["draft_cost"] * decode.time_s
-        else:
-            raise CalculatorError("speculative decoding needs a draft model or draft_cost")
-        per_token = (g * draft_step + verify.time_s) / expected_tokens_per_step(acc, g)
+        g = int(effect["draft_length"])
+        verify = _step_with_tokens(model, hardware, settings, int(effect.get("verify_tokens") or g + 1))
+        draft_s = _draft_pass_s(model, hardware, settings, decode, effect, draft)
+        per_token = (g * draft_s + verify.time_s) / tokens_per_step(effect)
         return Outcome(prefill, verify, per_token, memory, tuple(notes))
     elif kind == "parallel_decoding":
         tau = float(effect["tokens_per_step"])
-        step = _step_with_tokens(model, hardware, settings, math.ceil(tau))
-        extra = 1 + (effect.get("extra_ops") or 0.0)
-        if extra != 1:
-            step = _restage(step, [_row(r, ops=r[2] * extra, bw=bw) for r in step.layers], bw)
+        step = _step_with_tokens(model, hardware, settings, int(effect.get("verify_tokens") or math.ceil(tau)))
         return Outcome(prefill, step, step.time_s / tau, memory, tuple(notes))
     else:
         raise CalculatorError(f"unknown effect kind {kind!r}; expected one of {', '.join(EFFECT_KINDS)}")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 
 import calculator
 from calculator import CalculatorError, Settings
-from calculator.effects import Outcome, apply_effect, baseline
+from calculator.effects import Outcome, apply_effect, baseline, baseline_settings
 from kb.load import KB
 from kb.schema import Claim, Method
 
@@ -16,32 +16,19 @@ from kb.schema import Claim, Method
 TOLERANCE = 1.10
 
 
-@dataclass(frozen=True)
-class Scenario:
-    id: str
-    label: str
-    model: str
-    hardware: str
-    batch: int
-    seq_len: int
-
-
-SCENARIOS = (
-    Scenario("survey", "Survey setting (Table 1)", "llama-2-7b", "nvidia-a6000", 1, 2048),
-    Scenario("serving", "Serving batch", "llama-2-7b", "nvidia-a6000", 32, 2048),
-    Scenario("consumer", "Consumer GPU", "llama-3-8b", "nvidia-rtx-4090", 1, 4096),
-    Scenario("datacenter", "Large model, data-centre GPU", "llama-3-70b", "nvidia-h200", 8, 4096),
-)
-
-
 @dataclass
 class Analysis:
-    """Scenario rows and claim verdicts of one method (empty with `reason` when not modelled)."""
+    """Scenario rows and claim verdicts of one method (empty with `reason` when not modelled).
+
+    `scenarios_why` says why these scenarios show the method's regime; `primary` is the scenario the
+    category tables and the page summary quote (the first one of the choice that is not the survey's)."""
 
     scenarios: list[dict] = field(default_factory=list)
     claims: list[dict] = field(default_factory=list)
     reason: str | None = None
     plot: str | None = None
+    scenarios_why: str | None = None
+    primary: str | None = None
 
 
 class Catalogue:
@@ -55,10 +42,15 @@ class Catalogue:
         self.host = {k: v.host_link.bandwidth_gb_s * 1e9 for k, v in kb.hardware.items() if v.host_link}
         self._base: dict[tuple, Outcome] = {}
 
-    def baseline(self, model: str, hardware: str, settings: Settings) -> Outcome:
-        key = (model, hardware, settings)
+    def model(self, model_id: str, changes: dict | None = None):
+        """A catalogue model, or its variant with some fields changed (e.g. the MHA form of a GQA model)."""
+        base = self.models[model_id]
+        return replace(base, **changes) if changes else base
+
+    def baseline(self, model: str, hardware: str, settings: Settings, changes: dict | None = None) -> Outcome:
+        key = (model, tuple(sorted((changes or {}).items())), hardware, settings)
         if key not in self._base:
-            self._base[key] = baseline(self.models[model], self.hardware[hardware], settings)
+            self._base[key] = baseline(self.model(model, changes), self.hardware[hardware], settings)
         return self._base[key]
 
     def run(self, method: Method, model: str, hardware: str, settings: Settings) -> Outcome:
@@ -83,22 +75,83 @@ def _changed_bounds(base, method) -> list[str]:
                   if r[0] in before and before[r[0]] != r[5])
 
 
-def scenario_rows(cat: Catalogue, method: Method, sc: Scenario) -> list[dict]:
-    settings = Settings(batch=sc.batch, seq_len=sc.seq_len)
-    base = cat.baseline(sc.model, sc.hardware, settings)
-    out = cat.run(method, sc.model, sc.hardware, settings)
+def scenario_choice(kb: KB, method: Method):
+    """The scenarios a method is shown in (kb/scenarios.yaml): the longest taxonomy prefix wins."""
+    sc = kb.scenarios
+    if method.effect.kind == "architecture":
+        return sc.architecture
+    best, depth = sc.default, -1
+    for choice in sc.branches:
+        for cat in choice.categories:
+            if (method.category == cat or method.category.startswith(cat + "/")) and cat.count("/") > depth:
+                best, depth = choice, cat.count("/")
+    return best
+
+
+def primary_scenario(choice) -> str:
+    """The scenario that stands for the family: the first one that is not the survey's own setting."""
+    return next((s for s in choice.scenarios if s != "survey"), choice.scenarios[0])
+
+
+class Request:
+    """One request shape run one way (baseline or method): TTFT, mean time per output token, memory.
+
+    `run(settings)` gives the Outcome of that way at a setting. Decode steps are summed over the growing
+    context with `decode_time`; memory is the footprint when the last token is generated; `max_batch` is the
+    largest batch whose end-of-request footprint fits the device (memory is affine in the batch)."""
+
+    def __init__(self, run, settings: Settings, capacity: float):
+        end = settings.seq_len + settings.gen_len - 1
+        at = run(settings)
+        self.prefill = at.prefill
+        self.decode = at.decode
+        self.ttft_s = at.prefill.time_s
+        steps = max(settings.gen_len - 1, 1)
+        self.tpot_s = decode_time(lambda c: run(replace(settings, seq_len=c)).decode_token_s, settings) / steps
+
+        def end_memory(batch: int) -> float:
+            s = replace(settings, batch=batch)
+            return _end_memory(run(s), run(replace(s, seq_len=end)))
+
+        self.memory_bytes = end_memory(settings.batch)
+        self.fits = not capacity or self.memory_bytes <= capacity
+        one, two = end_memory(1), end_memory(2)
+        per_seq, fixed = two - one, 2 * one - two
+        self.max_batch = None if not capacity or per_seq <= 0 else max(0, int((capacity - fixed) // per_seq))
+
+
+def scenario_rows(cat: Catalogue, method: Method, sc) -> list[dict]:
+    """Two rows (prefill, decode) of one scenario: the baseline against the method, or the architecture's model
+    against the one it is compared with. A side that does not fit its device gets no time."""
+    effect = method.effect.model_dump(exclude_none=True)
+    settings = Settings(batch=sc.batch, seq_len=sc.seq_len, gen_len=sc.gen_len, tp=sc.tp)
+    capacity = cat.hardware[sc.hardware].memory_bytes
+    if effect["kind"] == "architecture":
+        base_model, model = effect["baseline"], effect["model"]
+        base = Request(lambda s: cat.baseline(base_model, sc.hardware, s, effect.get("baseline_changes")),
+                       settings, capacity)
+        out = Request(lambda s: cat.baseline(model, sc.hardware, s, effect.get("model_changes")), settings, capacity)
+    else:
+        base_model = model = sc.model
+        b_settings = baseline_settings(settings, effect)
+        base = Request(lambda s: cat.baseline(sc.model, sc.hardware, baseline_settings(s, effect)), b_settings,
+                       capacity)
+        out = Request(lambda s: cat.run(method, sc.model, sc.hardware, s), settings, capacity)
     rows = []
-    for stage in ("prefill", "decode"):
+    for stage, b_time, m_time in (("prefill", base.ttft_s, out.ttft_s), ("decode", base.tpot_s, out.tpot_s)):
         b_stage, m_stage = getattr(base, stage), getattr(out, stage)
-        b_time = b_stage.time_s if stage == "prefill" else base.decode_token_s
-        m_time = m_stage.time_s if stage == "prefill" else out.decode_token_s
+        runs = base.fits and out.fits
         rows.append({
-            "scenario": sc.id, "label": sc.label, "model": sc.model, "hardware": sc.hardware,
-            "batch": sc.batch, "seq_len": sc.seq_len, "stage": stage,
-            "baseline_time_s": b_time, "method_time_s": m_time, "speedup": b_time / m_time,
+            "scenario": sc.id, "label": sc.label, "model": model, "baseline_model": base_model,
+            "hardware": sc.hardware, "tp": sc.tp, "batch": sc.batch, "seq_len": sc.seq_len, "gen_len": sc.gen_len,
+            "stage": stage,
+            "baseline_time_s": b_time if base.fits else None, "method_time_s": m_time if out.fits else None,
+            "speedup": b_time / m_time if runs else None,
             "baseline_bound": _bound(b_stage), "method_bound": _bound(m_stage),
             "baseline_memory_bytes": base.memory_bytes, "method_memory_bytes": out.memory_bytes,
-            "changed_bounds": _changed_bounds(b_stage, m_stage),
+            "baseline_fits": base.fits, "method_fits": out.fits,
+            "baseline_max_batch": base.max_batch, "method_max_batch": out.max_batch,
+            "changed_bounds": _changed_bounds(b_stage, m_stage) if model == base_model else [],
         })
     return rows
 
@@ -121,11 +174,25 @@ def checked_setting(claim: Claim) -> str:
     return ", ".join(words)
 
 
+def comparison_query(method: Method, model: str, hardware: str, settings: Settings) -> str:
+    """Live-calculator query that opens the baseline in A and the method in B, so the page reads "B is n x
+    faster"; an architecture opens the model it is compared with in A and its own model in B."""
+    effect = method.effect.model_dump(exclude_none=True)
+    shape = f"batch={settings.batch}&seq_len={settings.seq_len}&gen_len={settings.gen_len}&tp={settings.tp}"
+    a_flash = "0" if baseline_settings(settings, effect).flash_attention is False else "1"
+    if effect["kind"] == "architecture":
+        a_model, b_model, b_method = effect["baseline"], effect["model"], ""
+    else:
+        a_model, b_model, b_method = model, model, method.id
+    b_shape = "&".join("b_" + part for part in shape.split("&"))
+    query = (f"model={a_model}&hardware={hardware}&{shape}&flash={a_flash}"
+             f"&b_model={b_model}&b_hardware={hardware}&{b_shape}")
+    return query + (f"&b_method={b_method}" if b_method else "")
+
+
 def calculator_query(method: Method, claim: Claim) -> str:
-    """Live-calculator query comparing the method (A) with its baseline (B) in the claim's setting."""
-    s, settings = claim.setting, claim_settings(claim)
-    return (f"model={s.model}&hardware={s.hardware}&batch={settings.batch}&seq_len={settings.seq_len}"
-            f"&gen_len={settings.gen_len}&method={method.id}")
+    """Live-calculator query comparing the baseline (A) with the method (B) in the claim's setting."""
+    return comparison_query(method, claim.setting.model, claim.setting.hardware, claim_settings(claim))
 
 
 # A request's decode steps are summed over this many runs of equal length, each at its middle context:
@@ -166,9 +233,15 @@ def predicted(cat: Catalogue, method: Method, claim: Claim) -> tuple[float | Non
     if not s.model or not s.hardware:
         return None, "the setting names no catalogue model and hardware"
     settings = claim_settings(claim)
+    effect = method.effect.model_dump(exclude_none=True)
+    if effect["kind"] == "architecture" and s.model != effect["model"]:
+        return None, f"the claim's model {s.model} is not the architecture's catalogue model {effect['model']}"
 
     def base(context: int) -> Outcome:
-        return cat.baseline(s.model, s.hardware, replace(settings, seq_len=context))
+        at = replace(settings, seq_len=context)
+        if effect["kind"] == "architecture":
+            return cat.baseline(effect["baseline"], s.hardware, at, effect.get("baseline_changes"))
+        return cat.baseline(s.model, s.hardware, baseline_settings(at, effect))
 
     def out(context: int) -> Outcome:
         return cat.run(method, s.model, s.hardware, replace(settings, seq_len=context))
@@ -196,7 +269,7 @@ def verdict(claimed: float, bound: float | None) -> str:
     return "consistent" if claimed <= bound * TOLERANCE else "above the roofline bound"
 
 
-def analyze_method(cat: Catalogue, method: Method) -> Analysis:
+def analyze_method(cat: Catalogue, kb: KB, method: Method) -> Analysis:
     result = Analysis()
     for claim in method.claims:
         value, why = (None, f"effect kind none: {method.effect.reason}") if method.effect.kind == "none" \
@@ -210,32 +283,47 @@ def analyze_method(cat: Catalogue, method: Method) -> Analysis:
     if method.effect.kind == "none":
         result.reason = method.effect.reason
         return result
-    usable = [sc for sc in SCENARIOS if sc.model in cat.models and sc.hardware in cat.hardware]
+    if kb.scenarios is None:
+        result.reason = "this knowledge base defines no analysis scenarios (kb/scenarios.yaml)"
+        return result
+    choice = scenario_choice(kb, method)
+    by_id = {sc.id: sc for sc in kb.scenarios.scenarios}
+    usable = [by_id[i] for i in choice.scenarios if by_id[i].model in cat.models and by_id[i].hardware in cat.hardware]
     if not usable:
         result.reason = "the standard scenarios' models and devices are not in this catalogue"
         return result
+    result.scenarios_why = choice.why
+    primary = primary_scenario(choice)
+    result.primary = primary if primary in {sc.id for sc in usable} else usable[0].id
     try:
         for sc in usable:
             result.scenarios += scenario_rows(cat, method, sc)
-        result.plot = _plot(cat, method, usable[0])
+        result.plot = _plot(cat, method, by_id[result.primary])
     except CalculatorError as exc:
         result.scenarios, result.reason = [], f"the calculator cannot apply this effect: {exc}"
     return result
 
 
-def _plot(cat: Catalogue, method: Method, sc: Scenario) -> str:
-    """Roofline plot of the decode step: baseline layers against the method's."""
-    from calculator.result import Result, Stage
+def _plot(cat: Catalogue, method: Method, sc) -> str:
+    """Roofline plot of the decode step in the primary scenario: baseline layers against the method's."""
+    from calculator.result import Result
     from calculator.svg import to_svg
 
-    settings = Settings(batch=sc.batch, seq_len=sc.seq_len)
-    base = calculator.analyze(cat.models[sc.model], cat.hardware[sc.hardware], settings)
-    out = cat.run(method, sc.model, sc.hardware, settings)
+    effect = method.effect.model_dump(exclude_none=True)
+    settings = Settings(batch=sc.batch, seq_len=sc.seq_len, gen_len=sc.gen_len, tp=sc.tp)
+    if effect["kind"] == "architecture":
+        base = cat.baseline(effect["baseline"], sc.hardware, settings, effect.get("baseline_changes"))
+        out = cat.baseline(effect["model"], sc.hardware, settings, effect.get("model_changes"))
+        model = cat.model(effect["model"], effect.get("model_changes"))
+    else:
+        base = cat.baseline(sc.model, sc.hardware, baseline_settings(settings, effect))
+        out = cat.run(method, sc.model, sc.hardware, settings)
+        model = cat.models[sc.model]
+    hardware = cat.hardware[sc.hardware]
     stages = {"baseline": _renamed(base.decode, "baseline"), "method": _renamed(out.decode, "method")}
-    formats = dict(base.formats)
-    formats.update({f"method_{r[0]}": r[6] for r in out.decode.layers if r[6] in cat.hardware[sc.hardware].peaks})
-    fake = Result(base.model, base.hardware, replace(settings, stage="decode"), stages, base.memory, None,
-                  formats, ())
+    formats = {f"baseline_{r[0]}": r[6] for r in base.decode.layers if r[6] in hardware.peaks}
+    formats.update({f"method_{r[0]}": r[6] for r in out.decode.layers if r[6] in hardware.peaks})
+    fake = Result(model, hardware, replace(settings, stage="decode"), stages, base.memory, None, formats, ())
     return to_svg(fake)
 
 
@@ -249,7 +337,7 @@ def _renamed(stage, name: str):
 def analyze_kb(kb: KB) -> dict[str, Analysis]:
     """Every method's analysis; baselines are shared across methods (computed once per scenario)."""
     cat = Catalogue(kb)
-    return {method_id: analyze_method(cat, method) for method_id, method in kb.methods.items()}
+    return {method_id: analyze_method(cat, kb, method) for method_id, method in kb.methods.items()}
 
 
 VERSION = calculator.__version__

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from kb.analysis import SCENARIOS, TOLERANCE, VERSION, Analysis
+from calculator import Settings
+from kb.analysis import TOLERANCE, VERSION, Analysis, comparison_query
 from kb.load import KB
 from kb.markup import attr, front_matter, table, text
 from kb.render import METRIC_LABELS, Column, method_page_path
@@ -25,11 +26,13 @@ def _calculator_url(page: str, query: str) -> str:
     return "../" * (page.count("/") + 1) + "calculator/?" + query
 
 
-def calculator_link(method: Method, page: str) -> str:
-    """The live calculator, prefilled with the survey scenario and this method."""
-    sc = SCENARIOS[0]
-    return _calculator_url(page, f"model={sc.model}&hardware={sc.hardware}&batch={sc.batch}"
-                                 f"&seq_len={sc.seq_len}&method={method.id}")
+def calculator_link(method: Method, page: str, analysis: Analysis | None = None) -> str:
+    """The live calculator comparing the baseline (A) with the method (B) in the method's main scenario."""
+    row = next((r for r in (analysis.scenarios if analysis else []) if r["scenario"] == analysis.primary), None)
+    if row is None:  # not modelled: the survey's setting, where the page explains why
+        return _calculator_url(page, comparison_query(method, "llama-2-7b", "nvidia-a6000", Settings()))
+    settings = Settings(batch=row["batch"], seq_len=row["seq_len"], gen_len=row["gen_len"], tp=row["tp"])
+    return _calculator_url(page, comparison_query(method, row["model"], row["hardware"], settings))
 
 
 def _predicted(check: dict) -> str:
@@ -44,6 +47,48 @@ def _checked_in(check: dict, page: str) -> str:
     return f'{text(check["setting"])} (<a href="{attr(href)}">calculator</a>)'
 
 
+def _scenario_words(r: dict) -> str:
+    devices = f'{r["tp"]}× {r["hardware"]}' if r["tp"] > 1 else r["hardware"]
+    model = r["model"] if r["model"] == r["baseline_model"] else f'{r["model"]} against {r["baseline_model"]}'
+    return (f'{r["label"]}: {model}, {devices}, batch {r["batch"]}, {r["seq_len"]:,} prompt + '
+            f'{r["gen_len"]:,} generated tokens')
+
+
+def _time(seconds: float | None) -> str:
+    return _si(seconds) if seconds is not None else "does not fit"
+
+
+def fit_words(r: dict) -> str:
+    """What fits, in words: the memory at the end of the request and the largest batch of this shape."""
+    base, meth = r["baseline_memory_bytes"], r["method_memory_bytes"]
+    if not r["baseline_fits"] and r["method_fits"]:
+        head = f"baseline does not fit ({_gib(base)}); the method fits ({_gib(meth)})"
+    elif not r["method_fits"]:
+        head = f"the method does not fit ({_gib(meth)}; baseline {_gib(base)})"
+    else:
+        head = f"{_gib(base)} → {_gib(meth)} per device at the last token"
+    b, m = r["baseline_max_batch"], r["method_max_batch"]
+    if b is None or m is None:
+        return head
+    tokens = r["seq_len"] + r["gen_len"]
+    if b == m:
+        return f"{head}; up to {b} sequences of {tokens:,} tokens fit either way"
+    return f"{head}; sequences of {tokens:,} tokens that fit: {b} → {m}"
+
+
+def _collapsed_claims(claims: list[dict]) -> list[tuple[dict, list[dict]]]:
+    """Claims with a verdict one by one; claims the roofline cannot check for the same reason, one row."""
+    out: list[tuple[dict, list[dict]]] = []
+    for c in claims:
+        same = next((g for g in out if c["predicted"] is None and g[0]["predicted"] is None
+                     and g[0]["metric"] == c["metric"] and g[0]["why"] == c["why"]), None)
+        if same:
+            same[1].append(c)
+        else:
+            out.append((c, [c]))
+    return out
+
+
 def analysis_section(analyses: dict[str, Analysis]):
     def section(method: Method, page: str) -> str:
         a = analyses[method.id]
@@ -51,34 +96,49 @@ def analysis_section(analyses: dict[str, Analysis]):
         if a.reason and not a.scenarios:
             out.append(f"Not modelled: {text(a.reason)}.\n")
         else:
-            out.append("Baseline (16-bit, no method) against the method in standard scenarios, computed by "
-                       f"calculator {VERSION}. Decode is the time per generated token at a context of "
-                       "the sequence length.\n\n")
+            ignores = method.effect.ignores if method.effect.kind != "none" else None
+            out.append(f"Every time below is an **ideal bound** (calculator {VERSION}): each layer at the device's "
+                       "peak compute or memory bandwidth, whichever binds, with no kernel launch, scheduling or "
+                       "framework overhead; measured runs are slower. ")
+            if ignores:
+                out.append(f"This method's bound also ignores {text(ignores)}. ")
+            out.append("Prefill is the time to first token; decode is the mean time per output token over the "
+                       "request, as the context grows.\n\n")
+            if a.scenarios_why:
+                why = a.scenarios_why[0].upper() + a.scenarios_why[1:]
+                out.append(f"Why these scenarios: {text(why)}.\n\n")
             rows = []
             for r in a.scenarios:
                 bound = r["baseline_bound"] if r["baseline_bound"] == r["method_bound"] \
                     else f'{r["baseline_bound"]} → {r["method_bound"]}'
-                rows.append([text(f'{r["label"]}: {r["model"]}, {r["hardware"]}, batch {r["batch"]}, '
-                                  f'{r["seq_len"]} tokens'), r["stage"], _si(r["baseline_time_s"]),
-                             _si(r["method_time_s"]), f'**{r["speedup"]:.2f}x**', bound,
-                             f'{_gib(r["baseline_memory_bytes"])} → {_gib(r["method_memory_bytes"])}'])
-            out.append(table(["Scenario", "Stage", "Baseline", "Method", "Speedup", "Bound", "Memory"], rows))
+                speed = f'**{r["speedup"]:.2f}x**' if r["speedup"] is not None else "—"
+                rows.append([text(_scenario_words(r)) if r["stage"] == "prefill" else "",
+                             "prefill (TTFT)" if r["stage"] == "prefill" else "decode (per token)",
+                             _time(r["baseline_time_s"]), _time(r["method_time_s"]), speed, bound])
+            out.append(table(["Scenario", "Stage", "Baseline", "Method", "Speedup (bound)", "Bound"], rows))
+            out.append("\nMemory and what fits (end of the request):\n\n")
+            for r in a.scenarios:
+                if r["stage"] == "decode":
+                    out.append(f'- {text(r["label"])}: {text(fit_words(r))}\n')
             changed = sorted({c for r in a.scenarios for c in r["changed_bounds"]})
             if changed:
                 out.append("\nLayers that change bound: " + text("; ".join(changed)) + "\n")
             if a.plot:
-                out.append("\nDecode step of the survey scenario: baseline layers (grey) and the method's "
-                           "(green) under the device's roofline.\n\n")
+                label = next(r["label"] for r in a.scenarios if r["scenario"] == a.primary)
+                out.append(f"\nDecode step in the scenario *{text(label)}*: baseline layers (grey) and the "
+                           "method's (green) under the device's roofline.\n\n")
                 out.append('<div class="kb-roofline" markdown="0">' + a.plot + "</div>\n")
-        out.append(f'\n<a class="kb-calc-link" href="{attr(calculator_link(method, page))}">'
-                   "Open in the live calculator</a>\n")
+        out.append(f'\n<a class="kb-calc-link" href="{attr(calculator_link(method, page, a))}">'
+                   "Open in the live calculator (A: baseline, B: this method)</a>\n")
         if a.claims:
             out.append("\n### Claims against the roofline\n\n")
             rows = []
-            for c in a.claims:
+            for c, group in _collapsed_claims(a.claims):
                 why = f' ({text(c["why"])})' if c["why"] else ""
-                rows.append([text(METRIC_LABELS[c["metric"]]), f'{c["claimed"]:g}x', _predicted(c),
-                             text(c["verdict"]) + why, _checked_in(c, page), text(c["source"])])
+                claimed = ", ".join(f'{g["claimed"]:g}x' for g in group)
+                where = "; ".join(dict.fromkeys(text(g["source"]) for g in group))
+                rows.append([text(METRIC_LABELS[c["metric"]]), claimed, _predicted(c),
+                             text(c["verdict"]) + why, _checked_in(c, page), where])
             out.append(table(["Claim", "Claimed", "Roofline bound", "Verdict", "Checked in", "Where"], rows))
         return "".join(out)
 
@@ -86,14 +146,18 @@ def analysis_section(analyses: dict[str, Analysis]):
 
 
 def roofline_column(analyses: dict[str, Analysis]) -> Column:
-    """Each method's computed speedups in the survey scenario (SCENARIOS[0]), for the category tables."""
-    sc = SCENARIOS[0]
+    """Each method's ideal-bound speedups in its family's main scenario, for the category tables."""
     cells = {}
     for method_id, a in analyses.items():
-        rows = {r["stage"]: r["speedup"] for r in a.scenarios if r["scenario"] == sc.id}
+        rows = {r["stage"]: r for r in a.scenarios if r["scenario"] == a.primary}
         if rows:
-            cells[method_id] = f'{rows["decode"]:.2f}x decode, {rows["prefill"]:.2f}x prefill'
-    return Column(f"Roofline ({sc.model}, {sc.hardware}, batch {sc.batch}, {sc.seq_len} tokens)", cells)
+            d, p = rows["decode"], rows["prefill"]
+            if d["speedup"] is None:
+                cells[method_id] = f'{fit_words(d)} ({d["label"].lower()})'
+            else:
+                cells[method_id] = (f'{d["speedup"]:.2f}x decode, {p["speedup"]:.2f}x prefill '
+                                    f'({d["label"].lower()})')
+    return Column("Roofline: ideal bound, main scenario", cells)
 
 
 def claims_page(kb: KB, analyses: dict[str, Analysis]) -> str:
@@ -128,5 +192,6 @@ def claims_page(kb: KB, analyses: dict[str, Analysis]) -> str:
 
 def analysis_records(analyses: dict[str, Analysis]) -> dict[str, dict]:
     """Per-method extras for data/methods.json."""
-    return {k: {"scenarios": a.scenarios, "analysis_note": a.reason, "claim_checks": a.claims,
+    return {k: {"scenarios": a.scenarios, "primary_scenario": a.primary, "analysis_note": a.reason,
+                "claim_checks": a.claims,
                 "calculator_version": VERSION} for k, a in analyses.items()}

@@ -6,7 +6,9 @@ Each problem is `path:line: field: message`. Nothing here raises for a contribut
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +17,7 @@ from typing import Any, Iterable
 import bibtexparser
 from pydantic import BaseModel, ValidationError
 
-from kb.schema import Hardware, Method, ModelArch, Taxonomy, TaxonomyNode
+from kb.schema import Hardware, Method, ModelArch, Scenarios, Taxonomy, TaxonomyNode
 from kb.yamlsafe import Loc, YamlError, line_of, parse, read_text
 
 
@@ -56,6 +58,7 @@ class KB:
     methods: dict[str, Method] = field(default_factory=dict)
     hardware: dict[str, Hardware] = field(default_factory=dict)
     models: dict[str, ModelArch] = field(default_factory=dict)
+    scenarios: Scenarios | None = None  # kb/scenarios.yaml; None where a knowledge base has none
     sources: dict[str, str] = field(default_factory=dict)  # "method:<id>" -> repo-relative YAML path
     problems: list[Problem] = field(default_factory=list)
 
@@ -153,6 +156,26 @@ def _message(err: dict[str, Any], model: type[BaseModel], loc: Loc) -> str:
     return msg[0].lower() + msg[1:] if msg else kind
 
 
+PLACEHOLDER = re.compile(r"\bTODO\b")
+SURVEY_MONTH = "2024-05"  # entries first published in this month or later are after the survey
+_BLOCK_WORDS = {"Preamble": "@preamble", "String": "@string", "ExplicitComment": "@comment",
+                "ImplicitComment": "text outside the record"}
+_ARXIV_LINK = re.compile(r"^https://(?:www\.)?arxiv\.org/(?:abs|pdf|html)/(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})"
+                         r"(?:v\d+)?(?:\.pdf)?/?$")
+
+
+def arxiv_of(url: str | None) -> str | None:
+    """The arXiv id an arxiv.org abstract, PDF or HTML link names (version dropped), else None."""
+    found = _ARXIV_LINK.match(url or "")
+    return found.group(1) if found else None
+
+
+def _title_key(title: str) -> str:
+    """A title compared modulo braces, case, spacing and TeX math markup: {AWQ}: Activation-aware ... equals
+    AWQ: activation-aware ..., and H$_2$O equals H2O."""
+    return " ".join(re.sub(r"[{}$\\_^]", "", title).lower().split())
+
+
 def _printable(value: str) -> str:
     """Escape line breaks and other invisible characters (as Python writes them) for a one-line report."""
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in value)
@@ -209,10 +232,20 @@ class Loader:
         self.kb.problems.append(Problem(self.rel(path), line, _printable(fld), _printable(message)))
 
     def read(self, path: Path) -> tuple[Any, dict[Loc, int]] | None:
+        root = self.kb.root.resolve()
+        try:
+            inside = path.resolve().is_relative_to(root)
+        except (OSError, RuntimeError):  # a symlink loop
+            inside = False
+        if not inside:  # refused unread: neither published nor echoed in a message
+            self.problem(path, 1, "(file)", f"is a link to a file outside the repository ({root}); "
+                         "put the file itself here")
+            return None
         try:
             return parse(read_text(path))
         except YamlError as exc:
-            self.problem(path, exc.line, "(file)", exc.message)
+            fld = ".".join(str(p) for p in exc.loc) if exc.loc else "(file)"
+            self.problem(path, exc.line, fld, exc.message)
         except OSError as exc:
             self.problem(path, 1, "(file)", f"cannot read: {exc.strerror}")
         return None
@@ -267,6 +300,42 @@ class Loader:
 
         walk(tax.roots, None, 0, ())
 
+    def load_scenarios(self, path: Path) -> None:
+        """kb/scenarios.yaml (optional): every id it names must exist, each scenario and category once."""
+        if not path.exists():
+            return
+        read = self.read(path)
+        if read is None:
+            return
+        data, lines = read
+        sc = self.validate(path, Scenarios, data, lines)
+        if sc is None:
+            return
+        ids = set()
+        for i, item in enumerate(sc.scenarios):
+            if item.id in ids:
+                self.problem(path, line_of(lines, ("scenarios", i, "id")), "id", f"scenario '{item.id}' is defined twice")
+            ids.add(item.id)
+            self.check_ids(path, lines, ("scenarios", i), item.model, item.hardware)
+        seen: set[str] = set()
+        choices = [("default", sc.default), ("architecture", sc.architecture)]
+        choices += [(("branches", i), c) for i, c in enumerate(sc.branches)]
+        for loc, choice in choices:
+            loc = loc if isinstance(loc, tuple) else (loc,)
+            for j, sid in enumerate(choice.scenarios):
+                if sid not in ids:
+                    self.problem(path, line_of(lines, loc + ("scenarios", j)), ".".join(map(str, loc + ("scenarios",))),
+                                 f"unknown scenario '{sid}'" + _close(sid, ids))
+            for j, cat in enumerate(choice.categories):
+                where = line_of(lines, loc + ("categories", j))
+                if cat not in self.kb.categories:
+                    self.problem(path, where, ".".join(map(str, loc + ("categories",))),
+                                 f"'{cat}' is not a category of kb/taxonomy.yaml" + _close(cat, self.kb.categories))
+                elif cat in seen:
+                    self.problem(path, where, ".".join(map(str, loc + ("categories",))), f"'{cat}' is listed twice")
+                seen.add(cat)
+        self.kb.scenarios = sc
+
     def load_catalogue(self, path: Path, model: type[Hardware] | type[ModelArch],
                        into: dict[str, Any]) -> None:
         read = self.read(path)
@@ -300,14 +369,20 @@ class Loader:
             other = self.kb.source_of(entry.id)
             self.problem(path, line_of(lines, ("id",)), "id", f"id '{entry.id}' is already used by {other}")
             return
-        if entry.arxiv:
-            if entry.arxiv in self._arxiv:
-                self.problem(path, line_of(lines, ("arxiv",)), "arxiv",
-                             f"arXiv id {entry.arxiv} is already used by {self._arxiv[entry.arxiv]}")
+        linked = arxiv_of(entry.links.paper)
+        for fld, paper in (("arxiv", entry.arxiv), ("links.paper", linked if linked != entry.arxiv else None)):
+            if not paper:
+                continue
+            if paper in self._arxiv:  # the same paper, whether named by its id or by a link
+                self.problem(path, line_of(lines, tuple(fld.split("."))), fld,
+                             f"arXiv id {paper} is already used by {self._arxiv[paper]}: one paper, one entry")
             else:
-                self._arxiv[entry.arxiv] = rel
+                self._arxiv[paper] = f"{rel} ({fld})"
         self.check_empty_facts(path, entry, lines)
-        self.check_bibtex(path, entry.bibtex, lines, needs_author=bool(entry.authors))
+        self.check_placeholders(path, data, lines)
+        self.check_agreement(path, entry, lines)
+        self.check_bibtex(path, entry.bibtex, lines, needs_author=bool(entry.authors),
+                          titles=[entry.title] + ([entry.published_as.title] if entry.published_as else []))
         self.kb.methods[entry.id] = entry
         self.kb.sources[f"method:{entry.id}"] = rel
         self._lines[entry.id] = (path, lines)
@@ -325,12 +400,58 @@ class Loader:
                 self.problem(path, line_of(lines, ("unconfirmed", fact)), f"unconfirmed.{fact}",
                              f"{fact} has a value, so it cannot also be unconfirmed; remove one of the two")
 
-    def check_bibtex(self, path: Path, text: str, lines: dict[Loc, int], needs_author: bool = True) -> None:
+    def check_placeholders(self, path: Path, data: dict, lines: dict[Loc, int]) -> None:
+        """`kb new` marks what to fill in with TODO: an untouched scaffold never passes."""
+        def walk(value: Any, loc: Loc) -> None:
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    walk(item, loc + (key,))
+            elif isinstance(value, list):
+                for i, item in enumerate(value):
+                    walk(item, loc + (i,))
+            elif isinstance(value, str) and PLACEHOLDER.search(value):
+                self.problem(path, line_of(lines, loc), ".".join(map(str, loc)),
+                             f"{_found(value)} is a placeholder of `kb new`; fill it in from the paper, "
+                             "or delete the field if it is optional")
+
+        walk(data, ())
+
+    def check_agreement(self, path: Path, entry: Method, lines: dict[Loc, int]) -> None:
+        """Fields that state one fact twice must agree: year and date, after_survey and date, arXiv id and
+        paper link (the bibtex title is checked with the record)."""
+        month = entry.month
+        if month and int(month[:4]) != entry.year:
+            self.problem(path, line_of(lines, ("year",)), "year", f"{entry.year} disagrees with date {entry.date} "
+                         "(both give the first public version); make them agree")
+        after = month >= SURVEY_MONTH if month else (
+            True if entry.year > int(SURVEY_MONTH[:4]) else False if entry.year < int(SURVEY_MONTH[:4]) else None)
+        if after is not None and after != entry.after_survey:
+            when = f"date {entry.date}" if month else f"year {entry.year}"
+            self.problem(path, line_of(lines, ("after_survey",)), "after_survey",
+                         f"is {str(entry.after_survey).lower()}, but {when} is {'not ' if not after else ''}after the "
+                         f"survey ({SURVEY_MONTH} or later counts as after); set after_survey: {str(after).lower()}")
+        linked = arxiv_of(entry.links.paper)
+        if entry.arxiv and linked and linked != entry.arxiv:
+            self.problem(path, line_of(lines, ("links", "paper")), "links.paper",
+                         f"links to arXiv {linked}, but arxiv is {entry.arxiv}; both must name the same paper")
+
+    def check_bibtex(self, path: Path, text: str, lines: dict[Loc, int], needs_author: bool = True,
+                     titles: list[str] | None = None) -> None:
         line = line_of(lines, ("bibtex",))
-        library = bibtexparser.parse_string(text)
-        if library.failed_blocks or len(library.entries) != 1:
+        quiet = logging.getLogger("bibtexparser")
+        level, quiet.disabled = quiet.disabled, True  # its parse warnings are raw noise; ours is one line
+        try:
+            library = bibtexparser.parse_string(text)
+        finally:
+            quiet.disabled = level
+        blocks = [b for b in library.blocks if not (isinstance(b, bibtexparser.model.ImplicitComment)
+                                                    and not b.comment.strip())]
+        if library.failed_blocks or len(library.entries) != 1 or len(blocks) != 1:
+            extra = sorted({type(b).__name__ for b in blocks if not isinstance(b, bibtexparser.model.Entry)})
             self.problem(path, line, "bibtex",
-                         "must hold exactly one well-formed BibTeX record (@type{key, field = {...}, ...})")
+                         "must hold exactly one well-formed BibTeX record (@type{key, field = {...}, ...})"
+                         + (" and nothing else (found: " + ", ".join(_BLOCK_WORDS.get(e, e) for e in extra) + ")"
+                            if extra and not library.failed_blocks else ""))
             return
         record = library.entries[0]
         required = ("title", "author", "year") if needs_author else ("title", "year")
@@ -339,6 +460,11 @@ class Loader:
             self.problem(path, line, "bibtex", f"record lacks {', '.join(missing)}")
         if not needs_author and "author" in record.fields_dict:
             self.problem(path, line, "bibtex", "record names authors that the entry leaves unconfirmed")
+        if titles and "title" in record.fields_dict:
+            bib_title = str(record.fields_dict["title"].value)
+            if _title_key(bib_title) not in {_title_key(t) for t in titles}:
+                self.problem(path, line, "bibtex", f"record title '{bib_title[:80]}' differs from title "
+                             f"'{titles[0][:80]}' (braces and case aside); make them the same paper's title")
         if record.key in self._bib_keys:
             self.problem(path, line, "bibtex", f"key '{record.key}' is already used by {self._bib_keys[record.key]}")
         else:
@@ -365,7 +491,7 @@ class Loader:
             for i, claim in enumerate(entry.claims):
                 self.check_ids(path, lines, ("claims", i, "setting"), claim.setting.model, claim.setting.hardware)
             effect = entry.effect
-            for attr in ("draft_model", "student"):
+            for attr in ("draft_model", "student", "model", "baseline"):
                 self.check_ids(path, lines, ("effect",), getattr(effect, attr, None), None, attr)
 
     def check_ids(self, path: Path, lines: dict[Loc, int], loc: Loc, model: str | None,
@@ -385,6 +511,7 @@ class Loader:
             self.load_catalogue(path, Hardware, self.kb.hardware)
         for path in sorted((base / "models").glob("*.yaml")):
             self.load_catalogue(path, ModelArch, self.kb.models)
+        self.load_scenarios(base / "scenarios.yaml")
         for path in sorted((base / "methods").rglob("*.yaml")):
             self.load_method(path)
         self.check_references()
@@ -395,6 +522,15 @@ class Loader:
 def load(root: Path | str = ".") -> KB:
     """Load and validate the whole knowledge base under `root` (the repository root)."""
     return Loader(Path(root)).run()
+
+
+def check_entry(root: Path | str, path: Path | str) -> tuple[Method | None, list[Problem]]:
+    """One method file validated alone, as `kb check` validates it (the rules that compare it with the other
+    files aside): for `python -m calculator --method`, which must not apply an entry that does not check."""
+    loader = Loader(Path(root))
+    loader._lines = {}
+    loader.load_method(Path(path))
+    return next(iter(loader.kb.methods.values()), None), sorted(loader.kb.problems)
 
 
 def format_problems(problems: list[Problem]) -> str:

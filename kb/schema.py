@@ -10,18 +10,59 @@ import datetime as dt
 import re
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 ID_PATTERN = r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$"
 ARXIV_PATTERN = r"^(?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})$"
 TAG_PATTERN = r"^[a-z0-9]+(?:[.+-][a-z0-9]+)*$"
 BIT_WIDTHS = (1, 2, 3, 4, 5, 6, 8, 16, 32)
+# Ids whose page methods/<id>.md would replace a generated page (kb.render writes methods/index.md).
+RESERVED_IDS = frozenset({"index"})
+
+
+# Every number of every file is bounded by calculator.limits.LIMITS, the table the calculator checks its own
+# inputs with, so a value that passes `kb check` is one the calculator analyses (no 1e300 bandwidth reaches
+# the build). A field is looked up by its name; these fields carry the calculator's quantity in other units.
+_IN_UNITS = {
+    "memory_bandwidth_gb_s": ("memory_bandwidth", 1e9), "bandwidth_gb_s": ("interconnect_bandwidth", 1e9),
+    "peak_tops": ("peak_ops", 1e12), "memory_gib": ("memory_bytes", 2**30), "parameters_b": ("parameters", 1e9),
+    "value": ("claim_value", 1),
+}
+ANY_NUMBER = (-1e15, 1e15)
+"""The range of a number the table does not name (a score, a year, a time): finite and printable."""
+
+
+def _check_bounds(name: str, value: object) -> None:
+    from calculator.limits import LIMITS, show
+
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_bounds(key if isinstance(item, (int, float)) and key in LIMITS else name, item)
+        return
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            _check_bounds(name, item)
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    key, scale = _IN_UNITS.get(name, (name, 1))
+    lo, hi = (bound / scale for bound in LIMITS[key]) if key in LIMITS else ANY_NUMBER
+    if value > hi:
+        raise ValueError(f"must be at most {hi:g}, found {show(value)}")
+    if value < lo:
+        raise ValueError(f"must be at least {lo:g}, found {show(value)}")
 
 
 class Strict(BaseModel):
-    """Base: unknown fields are errors, so a typo never passes silently."""
+    """Base: unknown fields are errors, so a typo never passes silently; every number is within its bounds."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _bounded(cls, value: object, info: ValidationInfo) -> object:
+        _check_bounds(info.field_name, value)
+        return value
 
 
 def _https(url: str) -> str:
@@ -92,6 +133,8 @@ class TensorFormat(Strict):
 
 Fraction = Annotated[float, Field(ge=0, le=1)]
 BASIS = "Where the parameter values come from (paper table, or 'assumed ...')."
+IGNORES = ("Costs of the method that the roofline bound leaves out, in words (e.g. 'the outlier decomposition's "
+           "second FP16 matmul'); pages then call the number an upper bound that ignores them.")
 
 
 class QuantizationEffect(Strict):
@@ -100,6 +143,7 @@ class QuantizationEffect(Strict):
     activations: TensorFormat = Field(default_factory=TensorFormat, description="Activation format.")
     kv_cache: TensorFormat = Field(default_factory=TensorFormat, description="KV-cache format.")
     basis: str | None = Field(None, description=BASIS)
+    ignores: str | None = Field(None, description=IGNORES)
 
 
 class SparsityEffect(Strict):
@@ -109,6 +153,7 @@ class SparsityEffect(Strict):
     n: int | None = Field(None, gt=0, description="N of an N:M pattern (non-zeros per group).")
     m: int | None = Field(None, gt=0, description="M of an N:M pattern (group size).")
     basis: str | None = Field(None, description=BASIS)
+    ignores: str | None = Field(None, description=IGNORES)
 
     @model_validator(mode="after")
     def _nm(self) -> "SparsityEffect":
@@ -121,6 +166,7 @@ class LowRankEffect(Strict):
     kind: Literal["low_rank"] = Field(description="Linear layers replaced by low-rank factors.")
     params_kept: Fraction = Field(description="Fraction of linear-layer parameters kept.")
     basis: str | None = Field(None, description=BASIS)
+    ignores: str | None = Field(None, description=IGNORES)
 
 
 class DistillationEffect(Strict):
@@ -128,12 +174,14 @@ class DistillationEffect(Strict):
     student: str | None = Field(None, description="Catalogue model id of the student.")
     params_kept: Fraction | None = Field(None, description="Student size as a fraction of the teacher's.")
     basis: str | None = Field(None, description=BASIS)
+    ignores: str | None = Field(None, description=IGNORES)
 
 
 class EarlyExitEffect(Strict):
     kind: Literal["early_exit"] = Field(description="Tokens leave the network before the last layer.")
     average_depth: Fraction = Field(description="Average fraction of layers run per token.")
     basis: str | None = Field(None, description=BASIS)
+    ignores: str | None = Field(None, description=IGNORES)
 
 
 class ContextualSparsityEffect(Strict):
@@ -141,35 +189,86 @@ class ContextualSparsityEffect(Strict):
     mlp_active: Fraction | None = Field(None, description="Fraction of MLP neurons computed.")
     heads_active: Fraction | None = Field(None, description="Fraction of attention heads computed.")
     basis: str | None = Field(None, description=BASIS)
+    ignores: str | None = Field(None, description=IGNORES)
 
 
-class MoEEffect(Strict):
-    kind: Literal["moe"] = Field(description="Mixture of experts: each token runs top_k of experts.")
-    experts: int = Field(gt=0, description="Experts per MoE layer.")
-    top_k: int = Field(gt=0, description="Experts each token is routed to.")
+ModelChanges = dict[Literal["num_key_value_heads", "num_attention_heads", "head_dim", "intermediate_size",
+                           "num_hidden_layers"], int]
+
+
+class ArchitectureEffect(Strict):
+    kind: Literal["architecture"] = Field(
+        description="The entry is a model architecture: analysed as its own model against a comparable one, "
+                    "never applied to another model.")
+    model: str = Field(description="Catalogue model id that has this architecture.")
+    model_changes: ModelChanges = Field(default_factory=dict,
+                                        description="Fields changed from `model` for the variant this entry "
+                                                    "describes (e.g. num_key_value_heads: 1 for MQA).")
+    baseline: str = Field(description="Catalogue model id it is compared against (comparable quality or size).")
+    baseline_changes: ModelChanges = Field(default_factory=dict,
+                                           description="Fields changed from `baseline`, e.g. "
+                                                       "num_key_value_heads 64 for the MHA form of a GQA model.")
     basis: str | None = Field(None, description=BASIS)
+    ignores: str | None = Field(None, description=IGNORES)
 
 
 class SpeculativeEffect(Strict):
-    kind: Literal["speculative"] = Field(description="A cheap draft proposes tokens the target verifies.")
-    draft_length: int = Field(gt=0, description="Tokens drafted per verification step.")
-    acceptance_rate: Fraction = Field(description="Probability that a drafted token is accepted.")
+    kind: Literal["speculative"] = Field(
+        description="A cheap draft proposes tokens the target verifies in one pass (docs/roofline.md, "
+                    "'Speculative and parallel decoding': one rule for every draft-based method).")
+    draft_length: int = Field(gt=0, description="Sequential draft passes per step: the tokens drafted for a "
+                                                "chain, the depth of a draft tree, 1 for heads that draft at once.")
+    acceptance_rate: Fraction | None = Field(None, description="Per-token acceptance of a chain draft; gives "
+                                                               "(1 - a^(g+1)) / (1 - a) tokens per step.")
+    tokens_per_step: float | None = Field(None, ge=1, description="Mean tokens accepted per step (the paper's "
+                                                                  "acceptance length tau), instead of acceptance_rate.")
+    verify_tokens: int | None = Field(None, gt=0, description="Tokens the target verifies per step (a tree's "
+                                                              "size); default draft_length + 1 (a chain).")
     draft_model: str | None = Field(None, description="Catalogue model id of the draft model.")
-    draft_cost: Fraction | None = Field(None, description="Draft forward cost as a fraction of the target's.")
+    draft_layers: int | None = Field(None, gt=0, description="Decoder layers of the target's own shape that one "
+                                                             "draft pass runs, plus the target's lm_head (EAGLE-style "
+                                                             "heads, layer-skipping self-speculation).")
+    draft_cost: Fraction | None = Field(None, description="One draft pass as a fraction of the target's decode "
+                                                          "step, where the draft is none of the above.")
     basis: str | None = Field(None, description=BASIS)
+    ignores: str | None = Field(None, description=IGNORES)
+
+    @model_validator(mode="after")
+    def _one_of_each(self) -> "SpeculativeEffect":
+        if (self.acceptance_rate is None) == (self.tokens_per_step is None):
+            raise ValueError("give exactly one of acceptance_rate and tokens_per_step")
+        drafts = [k for k in ("draft_model", "draft_layers", "draft_cost") if getattr(self, k) is not None]
+        if len(drafts) != 1:
+            raise ValueError("give exactly one of draft_model, draft_layers and draft_cost"
+                             + (f" (got {', '.join(drafts)})" if drafts else ""))
+        if self.tokens_per_step is not None and self.tokens_per_step > (self.verify_tokens or self.draft_length + 1):
+            raise ValueError("tokens_per_step cannot exceed the tokens verified per step")
+        return self
 
 
 class ParallelDecodingEffect(Strict):
-    kind: Literal["parallel_decoding"] = Field(description="Several tokens accepted per forward pass.")
+    kind: Literal["parallel_decoding"] = Field(description="Several tokens accepted per forward pass, with no "
+                                                           "separate draft pass (Jacobi, lookahead, retrieval, "
+                                                           "non-autoregressive decoding).")
     tokens_per_step: float = Field(ge=1, description="Average tokens accepted per forward pass.")
-    extra_ops: float | None = Field(None, ge=0, description="Extra compute per forward, as a fraction.")
+    verify_tokens: int | None = Field(None, gt=0, description="Tokens each forward pass processes (candidates, "
+                                                              "Jacobi block, lookahead branch); default "
+                                                              "ceil(tokens_per_step).")
+
+    @model_validator(mode="after")
+    def _enough_tokens(self) -> "ParallelDecodingEffect":
+        if self.verify_tokens is not None and self.tokens_per_step > self.verify_tokens:
+            raise ValueError("tokens_per_step cannot exceed verify_tokens")
+        return self
     basis: str | None = Field(None, description=BASIS)
+    ignores: str | None = Field(None, description=IGNORES)
 
 
 class KVCompressionEffect(Strict):
     kind: Literal["kv_compression"] = Field(description="Part of the KV cache is evicted or merged.")
     kv_kept: Fraction = Field(description="Fraction of the KV cache kept.")
     basis: str | None = Field(None, description=BASIS)
+    ignores: str | None = Field(None, description=IGNORES)
 
 
 class OperatorFusionEffect(Strict):
@@ -177,12 +276,14 @@ class OperatorFusionEffect(Strict):
     flash_attention: bool = Field(False, description="IO-aware fused attention.")
     fused_elementwise: bool = Field(False, description="Norms, activations and adds fused into GEMMs.")
     basis: str | None = Field(None, description=BASIS)
+    ignores: str | None = Field(None, description=IGNORES)
 
 
 class OffloadingEffect(Strict):
     kind: Literal["offloading"] = Field(description="Weights streamed from host memory.")
     offloaded: Fraction = Field(description="Fraction of weights streamed over the host link per step.")
     basis: str | None = Field(None, description=BASIS)
+    ignores: str | None = Field(None, description=IGNORES)
 
 
 class DataFormatEffect(Strict):
@@ -191,6 +292,7 @@ class DataFormatEffect(Strict):
     weights_bits: int | None = Field(None, description="Bits per weight element.")
     activations_bits: int | None = Field(None, description="Bits per activation element.")
     basis: str | None = Field(None, description=BASIS)
+    ignores: str | None = Field(None, description=IGNORES)
 
 
 class NoEffect(Strict):
@@ -201,7 +303,7 @@ class NoEffect(Strict):
 Effect = Annotated[
     Union[
         QuantizationEffect, SparsityEffect, LowRankEffect, DistillationEffect, EarlyExitEffect,
-        ContextualSparsityEffect, MoEEffect, SpeculativeEffect, ParallelDecodingEffect,
+        ContextualSparsityEffect, ArchitectureEffect, SpeculativeEffect, ParallelDecodingEffect,
         KVCompressionEffect, OperatorFusionEffect, OffloadingEffect, DataFormatEffect, NoEffect,
     ],
     Field(discriminator="kind"),
@@ -333,6 +435,22 @@ class Method(Strict):
     def _single_line(cls, v: str) -> str:
         return _one_line(v)
 
+    @field_validator("id")
+    @classmethod
+    def _not_reserved(cls, v: str) -> str:
+        if v in RESERVED_IDS:
+            raise ValueError(f"'{v}' is reserved: its page would replace the generated methods/{v}.md; "
+                             "pick another id")
+        return v
+
+    @field_validator("tags")
+    @classmethod
+    def _tags_once(cls, v: list[str]) -> list[str]:
+        twice = sorted({tag for tag in v if v.count(tag) > 1})
+        if twice:
+            raise ValueError(f"tag {', '.join(twice)} is listed twice; list each tag once")
+        return v
+
     @field_validator("date", mode="before")
     @classmethod
     def _date(cls, v: object) -> object:
@@ -369,6 +487,40 @@ class Taxonomy(Strict):
     """The whole tree (the YAML file is the list of top-level nodes)."""
 
     roots: list[TaxonomyNode] = Field(min_length=1, description="Top-level categories.")
+
+
+# --------------------------------------------------------------------------- analysis scenarios (kb/scenarios.yaml)
+
+
+class Scenario(Strict):
+    """A setting of the computed analysis: one model on one device (or tp devices), one request shape."""
+
+    id: str = Field(pattern=ID_PATTERN, description="Kebab-case id.")
+    label: str = Field(min_length=1, description="Short name shown on pages.")
+    model: str = Field(description="Catalogue model id.")
+    hardware: str = Field(description="Catalogue hardware id.")
+    tp: int = Field(1, ge=1, le=64, description="Tensor-parallel devices.")
+    batch: int = Field(ge=1, le=4096, description="Concurrent sequences.")
+    seq_len: int = Field(ge=1, le=1_048_576, description="Prompt tokens.")
+    gen_len: int = Field(ge=1, le=1_048_576, description="Generated tokens.")
+    why: str = Field(min_length=10, description="What the setting stands for, in one sentence.")
+
+
+class ScenarioChoice(Strict):
+    """The scenarios shown for some taxonomy branches, and why."""
+
+    categories: list[str] = Field(default_factory=list, description="Taxonomy paths (prefixes) it covers.")
+    scenarios: list[str] = Field(min_length=1, description="Scenario ids, in the order pages show them.")
+    why: str = Field(min_length=10, description="Why these scenarios show this family's regime.")
+
+
+class Scenarios(Strict):
+    """kb/scenarios.yaml: the scenarios and which branch is shown in which."""
+
+    scenarios: list[Scenario] = Field(min_length=1)
+    default: ScenarioChoice
+    branches: list[ScenarioChoice] = Field(default_factory=list)
+    architecture: ScenarioChoice = Field(description="Devices and request shapes for architecture entries.")
 
 
 # --------------------------------------------------------------------------- catalogues
@@ -457,22 +609,32 @@ class ModelArch(Strict):
 
 
 class ScenarioRow(Strict):
-    """One stage of one standard scenario: baseline against the method."""
+    """One stage of one standard scenario (kb/scenarios.yaml): the baseline against the method, as ideal
+    roofline bounds. A side that does not fit its device has no time and no speedup."""
 
     scenario: str = Field(description="Scenario id, e.g. survey.")
     label: str = Field(description="Scenario in words.")
-    model: str = Field(description="Catalogue model id.")
+    model: str = Field(description="Catalogue model id the method runs on (an architecture's own model).")
+    baseline_model: str = Field(description="Model of the baseline: the same, or the one an architecture is "
+                                            "compared with.")
     hardware: str = Field(description="Catalogue hardware id.")
+    tp: int = Field(gt=0, description="Tensor-parallel devices.")
     batch: int = Field(gt=0, description="Batch size.")
-    seq_len: int = Field(gt=0, description="Context length.")
-    stage: Literal["prefill", "decode"] = Field(description="Stage; decode is the time per generated token.")
-    baseline_time_s: float = Field(gt=0, description="Baseline time in seconds.")
-    method_time_s: float = Field(gt=0, description="Time with the method, in seconds.")
-    speedup: float = Field(gt=0, description="baseline_time_s / method_time_s.")
+    seq_len: int = Field(gt=0, description="Prompt tokens.")
+    gen_len: int = Field(gt=0, description="Generated tokens.")
+    stage: Literal["prefill", "decode"] = Field(description="prefill: time to first token; decode: mean time per "
+                                                            "output token over the request.")
+    baseline_time_s: float | None = Field(gt=0, description="Baseline time in seconds; null when it does not fit.")
+    method_time_s: float | None = Field(gt=0, description="Time with the method; null when it does not fit.")
+    speedup: float | None = Field(gt=0, description="baseline_time_s / method_time_s; null unless both fit.")
     baseline_bound: str = Field(description="Bound of the rows taking most of the baseline's time.")
     method_bound: str = Field(description="The same with the method.")
-    baseline_memory_bytes: float = Field(gt=0, description="Baseline memory footprint.")
-    method_memory_bytes: float = Field(gt=0, description="Memory footprint with the method.")
+    baseline_memory_bytes: float = Field(gt=0, description="Baseline footprint per device at the last token.")
+    method_memory_bytes: float = Field(gt=0, description="Footprint with the method at the last token.")
+    baseline_fits: bool = Field(description="The baseline fits the device at the last token.")
+    method_fits: bool = Field(description="The method fits the device at the last token.")
+    baseline_max_batch: int | None = Field(description="Largest batch of this request shape the baseline fits.")
+    method_max_batch: int | None = Field(description="The same with the method.")
     changed_bounds: list[str] = Field(description="Layers whose bound changes, as 'name: before -> after'.")
 
 
@@ -496,6 +658,8 @@ class MethodRecord(Method):
     source_file: str = Field(description="The entry's YAML file in the repository.")
     url: str = Field(description="The method page, relative to the site root.")
     scenarios: list[ScenarioRow] = Field(description="Standard scenarios, empty when not modelled.")
+    primary_scenario: str | None = Field(description="The scenario that shows the method's regime (category "
+                                                     "tables quote it).")
     analysis_note: str | None = Field(description="Why there is no analysis, when there is none.")
     claim_checks: list[ClaimCheck] = Field(description="Each claim with its verdict, in claim order.")
     calculator_version: str = Field(description="Version of the calculator that computed the numbers.")

@@ -85,14 +85,60 @@ def test_none_effect_is_refused():
         apply_effect(LLAMA, A6000, Settings(), {"kind": "none", "reason": "training only"})
 
 
-def test_moe_effect_reads_top_k_of_the_experts_in_batch_1_decode():
+def test_an_architecture_is_refused_on_another_model_and_is_its_own_model_otherwise():
+    """Finding 4 of issue 13: an architecture entry (Mixtral, GQA) describes a model; applied to another one it
+    would compare two different models, so it is refused with a one-line reason."""
+    s = Settings(batch=1, seq_len=2048)
+    mixtral = {"kind": "architecture", "model": "mixtral-8x7b", "baseline": "llama-2-70b"}
+    with pytest.raises(CalculatorError, match="architecture .model mixtral-8x7b., not a method that applies to "
+                                              "llama-2-7b"):
+        apply_effect(LLAMA, A6000, s, mixtral)
+    mqa = {"kind": "architecture", "model": "llama-2-7b", "model_changes": {"num_key_value_heads": 1},
+           "baseline": "llama-2-7b"}
+    out = apply_effect(LLAMA, A6000, s, mqa)
+    # One KV head instead of 32: the cache is 32x smaller, the rest unchanged.
+    assert out.memory.kv_cache_bytes == baseline(LLAMA, A6000, s).memory.kv_cache_bytes / 32
+
+
+def test_every_draft_based_method_follows_one_rule():
+    """Finding 5: time per token = (g x draft pass + verify(V tokens)) / tau, whatever the draft is.
+    A draft of n target layers costs n/L of the target's block rows plus its lm_head."""
     s = Settings(batch=1, seq_len=2048)
     base = baseline(LLAMA, A6000, s)
-    out = apply_effect(LLAMA, A6000, s, {"kind": "moe", "experts": 8, "top_k": 2})
-    # 8 experts of I/8 each, 2 read: the MLP weight bytes drop 4x (router and activations aside).
-    mlp = lambda o: sum(o.decode.layer(n).bytes for n in ("gate_proj", "up_proj", "down_proj"))
-    assert mlp(out) < mlp(base) / 3.5
-    assert analyze(LLAMA, A6000, s).memory.weights_bytes == pytest.approx(base.memory.weights_bytes)
+    tree = {"kind": "speculative", "draft_length": 6, "tokens_per_step": 4.98, "verify_tokens": 60,
+            "draft_layers": 1}
+    out = apply_effect(LLAMA, A6000, s, tree)
+    head = base.decode.layer("lm_head").time_s
+    draft = (base.decode.time_s - head) / 32 + head
+    assert out.decode.layer("q_proj").count == 32 and out.decode.time_s > base.decode.time_s  # 60 tokens verified
+    assert out.decode_token_s == pytest.approx((6 * draft + out.decode.time_s) / 4.98, rel=1e-12)
+    # The speedup never exceeds the tokens a step yields, and the draft head is charged.
+    assert 1 < base.decode_token_s / out.decode_token_s < 4.98
+    free = {**tree, "draft_layers": None, "draft_cost": 0.0}
+    assert apply_effect(LLAMA, A6000, s, {k: v for k, v in free.items() if v is not None}).decode_token_s \
+        < out.decode_token_s
+
+
+def test_parallel_decoding_charges_the_tokens_each_pass_processes():
+    """verify_tokens (a Jacobi block, a candidate tree) raise the verify pass's work; tau divides it."""
+    s = Settings(batch=1, seq_len=2048)
+    small = apply_effect(LLAMA, A6000, s, {"kind": "parallel_decoding", "tokens_per_step": 2.65})
+    wide = apply_effect(LLAMA, A6000, s, {"kind": "parallel_decoding", "tokens_per_step": 2.65, "verify_tokens": 64})
+    assert small.decode.layer("q_proj").ops * 64 / 3 == pytest.approx(wide.decode.layer("q_proj").ops, rel=1e-12)
+    assert wide.decode_token_s == pytest.approx(wide.decode.time_s / 2.65, rel=1e-12)
+
+
+def test_fused_attention_is_its_own_method_against_the_unfused_baseline():
+    from calculator.effects import baseline_settings
+
+    s = Settings(seq_len=2048)
+    assert s.flash_attention is True
+    fa = {"kind": "operator_fusion", "flash_attention": True}
+    assert baseline_settings(s, fa).flash_attention is False
+    assert baseline_settings(s, {"kind": "operator_fusion", "fused_elementwise": True}) == s
+    # Fusing only the element-wise work keeps attention fused (the default), not unfused.
+    out = apply_effect(LLAMA, A6000, s, {"kind": "operator_fusion", "fused_elementwise": True})
+    assert "attention" in [r.name for r in out.prefill.layers]
 
 
 def test_cli_method_applies_the_entry_effect():

@@ -58,17 +58,19 @@ def test_a_decode_claim_is_held_against_the_roofline_ratio_of_its_own_setting():
     assert 2.5 < bound < 4  # weight bytes shrink 4x, the KV cache and activations do not
 
     setting = dict(model="llama-2-7b", hardware="nvidia-a6000", batch=4, seq_len=1024, gen_len=256)
-    ok, over = analyze_method(CAT, _method([_claim(bound * TOLERANCE * 0.99, **setting),
+    ok, over = analyze_method(CAT, KB, _method([_claim(bound * TOLERANCE * 0.99, **setting),
                                              _claim(bound * TOLERANCE * 1.01, **setting)])).claims
     assert ok["predicted"] == pytest.approx(bound, rel=1e-9)
     assert ok["verdict"] == "consistent" and over["verdict"] == "above the roofline bound"
     assert ok["setting"] == "llama-2-7b on nvidia-a6000, batch 4, context 1024, 256 generated"
-    assert ok["calculator_query"] == ("model=llama-2-7b&hardware=nvidia-a6000&batch=4&seq_len=1024"
-                                      "&gen_len=256&method=w4-probe")
+    # The calculator opens the baseline in A and the method in B, in the claim's setting.
+    assert ok["calculator_query"] == ("model=llama-2-7b&hardware=nvidia-a6000&batch=4&seq_len=1024&gen_len=256"
+                                      "&tp=1&flash=1&b_model=llama-2-7b&b_hardware=nvidia-a6000&b_batch=4"
+                                      "&b_seq_len=1024&b_gen_len=256&b_tp=1&b_method=w4-probe")
 
 
 def test_values_the_paper_does_not_state_are_assumed_and_said_so():
-    check, = analyze_method(CAT, _method([_claim(2.0, model="llama-2-7b", hardware="nvidia-a6000")])).claims
+    check, = analyze_method(CAT, KB, _method([_claim(2.0, model="llama-2-7b", hardware="nvidia-a6000")])).claims
     assert check["setting"] == ("llama-2-7b on nvidia-a6000, batch 1 (assumed), context 2048 (assumed), "
                                 "128 generated (assumed)")
     assert "batch=1&seq_len=2048&gen_len=128" in check["calculator_query"]
@@ -82,7 +84,7 @@ def test_values_the_paper_does_not_state_are_assumed_and_said_so():
      "training only"),
 ])
 def test_claims_the_roofline_cannot_check_say_why(claim, effect, reason):
-    check, = analyze_method(CAT, _method([claim], effect)).claims
+    check, = analyze_method(CAT, KB, _method([claim], effect)).claims
     assert check["verdict"] == "not checkable" and check["predicted"] is None
     assert reason in check["why"]
     assert check["setting"] is None and check["calculator_query"] is None
@@ -93,7 +95,7 @@ def test_claims_page_links_checked_claims_to_the_calculator_and_lists_the_rest_w
     loose = _claim(5.0)
     probe = _method([checked, loose])
     kb = replace(KB, methods={probe.id: probe})
-    page = claims_page(kb, {probe.id: analyze_method(CAT, probe)})
+    page = claims_page(kb, {probe.id: analyze_method(CAT, KB, probe)})
     checked_part, unchecked_part = page.split("## Claims the roofline cannot check")
     assert 'href="../calculator/?model=llama-2-7b&amp;hardware=nvidia-a6000&amp;batch=2' in checked_part
     assert "names no catalogue model and hardware" in unchecked_part and "5x" in unchecked_part
@@ -104,7 +106,7 @@ def test_a_memory_claim_is_held_against_the_footprint_at_the_end_of_the_request(
     kv4 = {"kind": "quantization", "kv_cache": {"bits": 4}}
     claim = {**_claim(1.5, model="llama-2-7b", hardware="nvidia-a6000", batch=8, seq_len=512, gen_len=1537),
              "metric": "memory_reduction"}
-    check, = analyze_method(CAT, _method([claim], kv4)).claims
+    check, = analyze_method(CAT, KB, _method([claim], kv4)).claims
     exact = {name: calculator.analyze(CAT.models["llama-2-7b"], CAT.hardware["nvidia-a6000"],
                                       Settings(batch=8, seq_len=512, gen_len=1537, **bits)).generate
              for name, bits in (("base", {}), ("kv4", {"kv_bits": 4}))}

@@ -8,7 +8,7 @@
 
 import { rooflineSvg } from "./chart.js";
 import { SITE_ROOT, bytesText, debounce, esc, loadData, number, seconds, si, writeQuery } from "./common.js";
-import { applyEffect, effectSettings, expectedTokensPerStep, hostBandwidthFromCatalogue } from "./effects.js";
+import { applyEffect, effectSettings, hostBandwidthFromCatalogue, tokensPerStep } from "./effects.js";
 import {
   ALLOWED_BITS, DEFAULT_SETTINGS, STAGES, analyze, hardwareFromCatalogue, makeSettings, modelFromCatalogue,
 } from "./roofline.js";
@@ -23,8 +23,12 @@ const { flash_attention: _flash, ...SETTING_DEFAULTS } = DEFAULT_SETTINGS;
 const BASE_DEFAULTS = {
   model: "llama-2-7b", hardware: "nvidia-a6000", method: "", ...SETTING_DEFAULTS, flash: _flash,
 };
-// B starts as A with 4-bit weights in groups of 128, so the first view already compares something.
-const DEFAULTS = { a: BASE_DEFAULTS, b: { ...BASE_DEFAULTS, w_bits: 4, group_size: 128 } };
+// The plain precision a method is applied to: a method chosen in a column replaces these with its own,
+// and whatever the reader then changes on top is shown as combined with it (never hidden).
+const PLAIN = { w_bits: 16, a_bits: 16, kv_bits: 16, group_size: null, kv_group_size: null, number_format: "int",
+  quantize_head: false, flash: _flash };
+// B starts as A with one method applied (shown in B's method box), so the first view compares something.
+const DEFAULTS = { a: BASE_DEFAULTS, b: { ...BASE_DEFAULTS, method: "awq" } };
 
 // [key, label, kind]; `key` is the query-string name (B's carry the b_ prefix).
 const FIELDS = [
@@ -130,6 +134,7 @@ function parseInt10(text) {
 
 function readState(params, cfg, known, notes) {
   const state = { ...DEFAULTS[cfg.id] };
+  if (state.method && !known.methods.has(state.method)) state.method = "";
   if (!known.models.has(state.model)) state.model = known.models.keys().next().value;
   if (!known.devices.has(state.hardware)) state.hardware = known.devices.keys().next().value;
   for (const [key, label, kind] of FIELDS) {
@@ -200,13 +205,18 @@ function effectSummary(effect) {
     case "contextual_sparsity":
       return [effect.mlp_active != null && `MLP ${pct(effect.mlp_active)} active`,
         effect.heads_active != null && `heads ${pct(effect.heads_active)} active`].filter(Boolean).join(", ");
-    case "moe":
-      return `${effect.experts} experts, top-${effect.top_k}`;
-    case "speculative":
-      return `draft ${effect.draft_length} tokens${effect.draft_model ? ` with ${effect.draft_model}` : ""}, `
-        + `acceptance ${effect.acceptance_rate}`;
+    case "architecture":
+      return `the ${effect.model} model, compared with ${effect.baseline}`;
+    case "speculative": {
+      const draft = effect.draft_model ? `draft model ${effect.draft_model}`
+        : effect.draft_layers ? `${effect.draft_layers}-layer draft` : `draft at ${pct(effect.draft_cost)} of a step`;
+      const tau = effect.tokens_per_step ? `${effect.tokens_per_step} tokens per step`
+        : `acceptance ${effect.acceptance_rate}`;
+      return `${effect.draft_length} draft passes (${draft}), ${effect.verify_tokens || effect.draft_length + 1} `
+        + `tokens verified, ${tau}`;
+    }
     case "parallel_decoding":
-      return `${effect.tokens_per_step} tokens per step${effect.extra_ops ? `, +${pct(effect.extra_ops)} ops` : ""}`;
+      return `${effect.tokens_per_step} tokens per step${effect.verify_tokens ? `, ${effect.verify_tokens} verified` : ""}`;
     case "kv_compression":
       return `${pct(effect.kv_kept)} of the KV cache kept`;
     case "offloading":
@@ -223,7 +233,8 @@ const pct = (v) => `${number(100 * v)}%`;
 const KIND_TITLES = {
   quantization: "Quantization", data_format: "Number formats", sparsity: "Sparsity (pruning)",
   low_rank: "Low rank", distillation: "Distillation", early_exit: "Early exit",
-  contextual_sparsity: "Contextual sparsity", moe: "Mixture of experts", speculative: "Speculative decoding",
+  contextual_sparsity: "Contextual sparsity", architecture: "Architectures (their own model)",
+  speculative: "Speculative decoding",
   parallel_decoding: "Parallel decoding", kv_compression: "KV-cache compression",
   operator_fusion: "Operator fusion", offloading: "Offloading", none: "Not shown on a roofline",
 };
@@ -346,6 +357,12 @@ function evaluate(state, known) {
   if (!(own.w_bits < 16)) own.group_size = null;
   if (!(own.kv_bits < 16)) own.kv_group_size = null;
   const effect = method ? effectSettings(own, method.effect) : { settings: own, keys: [] };
+  // What the reader set on top of the method: plain-precision fields the method does not decide.
+  const combined = !method ? [] : Object.keys(PLAIN).filter((k) => {
+    const settingKey = k === "flash" ? "flash_attention" : k;
+    return !effect.keys.includes(settingKey) && state[k] !== PLAIN[k];
+  }).map((k) => `${k === "flash" ? "fused attention" : k.replace(/_/g, " ")} ${state[k] === true ? "on"
+    : state[k] === false ? "off" : state[k] ?? "none"}`);
   const fields = effect.settings; // what the inputs show: the method's bits where it decides them
   const found = {
     draftFound: Boolean(method && known.models.has(method.effect.draft_model)),
@@ -369,9 +386,9 @@ function evaluate(state, known) {
       result = analyze(model, hardware, settings);
       result.decode_token_s = result.stages.decode?.time_s;
     }
-    return { result, error: null, effect, method, fields, ...found };
+    return { result, error: null, effect, method, fields, combined, ...found };
   } catch (err) {
-    return { result: null, error: err.message || String(err), effect, method, fields, ...found };
+    return { result: null, error: err.message || String(err), effect, method, fields, combined, ...found };
   }
 }
 
@@ -506,21 +523,23 @@ function effectNotes(e, ev) {
     case "contextual_sparsity":
       out.push("Only the decode step changes: MLP rows and attention rows are scaled by their active shares.");
       break;
-    case "moe":
-      out.push(`The dense MLP becomes ${e.experts} experts of 1/${e.experts} its width (same total parameters); `
-        + `each token runs ${e.top_k}.`);
+    case "architecture":
+      out.push(`An architecture is its own model: choose ${e.model} as the model; its page compares it with `
+        + `${e.baseline}${Object.keys(e.baseline_changes || {}).length ? " (a variant)" : ""}.`);
       break;
     case "speculative": {
       const g = Math.trunc(e.draft_length);
-      const tokens = expectedTokensPerStep(Number(e.acceptance_rate), g);
-      out.push(`${number(tokens)} tokens per step on average; a step costs ${g} draft steps `
-        + `(${ev.draftFound ? `the draft model ${e.draft_model}` : `${pct(e.draft_cost)} of a target step each`}) `
-        + `plus the target's pass over ${g + 1} tokens, shown as the decode table.`);
+      const draft = ev.draftFound ? `the draft model ${e.draft_model}`
+        : e.draft_layers ? `${e.draft_layers} decoder layers of the target plus its lm_head`
+          : `${pct(e.draft_cost)} of a target step`;
+      out.push(`${number(tokensPerStep(e))} tokens per step on average; a step costs ${g} draft passes `
+        + `(${draft} each) plus the target's pass over ${Math.trunc(e.verify_tokens || g + 1)} tokens, shown as `
+        + "the decode table.");
       break;
     }
     case "parallel_decoding":
-      out.push(`One target pass over ${Math.ceil(e.tokens_per_step)} tokens per step (the decode table) yields `
-        + `${e.tokens_per_step} tokens on average.`);
+      out.push(`One target pass over ${Math.trunc(e.verify_tokens || Math.ceil(e.tokens_per_step))} tokens per step `
+        + `(the decode table) yields ${e.tokens_per_step} tokens on average.`);
       break;
     case "kv_compression":
       out.push("Decode attends to the kept share of the context; the KV cache shrinks by the same share.");
@@ -546,7 +565,10 @@ function methodHtml(ev) {
     ? `<strong>${esc(m.name)}</strong> cannot be shown on a roofline: ${esc(e.reason || "")}`
     : `<strong>${esc(m.name)}</strong> applied: ${esc(effectSummary(e))}.`;
   const basis = e.basis ? ` <span class="kbc-basis">${esc(e.basis)}</span>` : "";
-  const notes = effectNotes(e, ev).map((n) => `<li>${esc(n)}</li>`).join("");
+  const extra = ev.combined.length && e.kind !== "none"
+    ? [`Combined with your own settings, not part of the method: ${ev.combined.join(", ")}.`] : [];
+  const notes = [...extra, ...effectNotes(e, ev)].map((n) => `<li data-role="${extra.includes(n) ? "combined" : "note"}">`
+    + `${esc(n)}</li>`).join("");
   return `<p>${head}${basis} <a href="${esc(url)}">About ${esc(m.name)}</a></p>${notes ? `<ul>${notes}</ul>` : ""}`;
 }
 
@@ -635,11 +657,13 @@ function start(root, known, stillHere) {
   const urlNotes = [];
   const state = {};
   for (const cfg of CONFIGS) state[cfg.id] = readState(params, cfg, known, urlNotes);
-  // A link that sets only A (e.g. from a method page) compares it with A's plain 16-bit baseline.
+  // A link that sets only A: with a method, A becomes its plain baseline and B the method (the reading
+  // "B n x faster"); without one, B is A's plain baseline.
   const keys = [...params.keys()];
   if (keys.length && !keys.some((k) => k.startsWith("b_"))) {
-    state.b = { ...state.a, method: "", w_bits: 16, a_bits: 16, kv_bits: 16, group_size: null,
-      kv_group_size: null, flash: false, quantize_head: false, number_format: "int" };
+    const plain = { ...state.a, ...PLAIN, method: "" };
+    if (state.a.method) [state.a, state.b] = [plain, { ...plain, method: state.a.method }];
+    else state.b = plain;
   }
 
   root.removeAttribute("aria-busy");
@@ -738,6 +762,8 @@ function start(root, known, stillHere) {
     const form = sections[cfg.id].querySelector("form");
     const onChange = (event) => {
       readForm(cfg);
+      // A method applies to the column's plain baseline: choosing one resets the precision it would stack on.
+      if (event.target.name === "method" && event.type === "change") Object.assign(state[cfg.id], PLAIN);
       recompute([cfg.id]);
       if (event.target.name === "method" || event.target.name === "w_bits" || event.target.name === "kv_bits"
         || event.type === "change") {

@@ -23,7 +23,7 @@ import {
 } from "./roofline.js";
 
 export const EFFECT_KINDS = ["quantization", "sparsity", "low_rank", "distillation", "early_exit",
-  "contextual_sparsity", "moe", "speculative", "parallel_decoding", "kv_compression", "operator_fusion",
+  "contextual_sparsity", "architecture", "speculative", "parallel_decoding", "kv_compression", "operator_fusion",
   "offloading", "data_format", "none"];
 const LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "router"];
 const MLP = ["gate_proj", "up_proj", "down_proj", "mlp_act"];
@@ -57,6 +57,29 @@ export function formatG4(x) {
     return `${strip(mantissa)}e${exp < 0 ? "-" : "+"}${e < 10 ? "0" : ""}${e}`;
   }
   return strip(x.toFixed(3 - exp));
+}
+
+/** tau: the acceptance length the paper gives, or the chain formula from a per-token acceptance rate. */
+export function tokensPerStep(effect) {
+  if (effect.tokens_per_step !== undefined && effect.tokens_per_step !== null) return Number(effect.tokens_per_step);
+  return expectedTokensPerStep(Number(effect.acceptance_rate), Math.trunc(effect.draft_length));
+}
+
+/** An architecture entry describes its own model (calculator.effects.refuse_architecture). */
+export function refuseArchitecture(model, effect) {
+  if (model.id !== effect.model) {
+    throw new CalculatorError(`this entry is an architecture (model ${effect.model}), not a method that applies to `
+      + `${model.id}: analyse --model ${effect.model}; its page compares it with ${effect.baseline}`);
+  }
+}
+
+/** What a method is compared against (calculator.effects.baseline_settings): fused attention is itself the
+ * method of an operator-fusion entry, whose baseline therefore runs the unfused attention rows. */
+export function baselineSettings(settings, effect) {
+  if (effect && effect.kind === "operator_fusion" && effect.flash_attention) {
+    return { ...settings, flash_attention: false };
+  }
+  return settings;
 }
 
 // ------------------------------------------------------------------------------ rows and stages
@@ -156,6 +179,24 @@ function sparsify(stage, model, s, effect, bw) {
   }));
 }
 
+/** Seconds of one draft forward pass (calculator.effects._draft_pass_s). */
+function draftPassS(model, hardware, s, decode, effect, draft) {
+  if (effect.draft_model) {
+    if (!draft) throw new CalculatorError(`draft model ${effect.draft_model} is not in the catalogue`);
+    return analyze(draft, hardware, makeSettings({ ...s, stage: "decode" })).stages.decode.time_s;
+  }
+  if (effect.draft_layers !== undefined && effect.draft_layers !== null) {
+    const layers = Math.trunc(effect.draft_layers);
+    if (layers > model.num_hidden_layers) {
+      throw new CalculatorError(`draft_layers ${layers} exceeds the ${model.num_hidden_layers} layers of ${model.id}`);
+    }
+    const head = decode.layers.find((r) => r.name === "lm_head").time_s;
+    return (decode.time_s - head) * layers / model.num_hidden_layers + head;
+  }
+  if (effect.draft_cost !== undefined && effect.draft_cost !== null) return Number(effect.draft_cost) * decode.time_s;
+  throw new CalculatorError("speculative decoding needs a draft_model, draft_layers or draft_cost");
+}
+
 /** One target forward pass over `tokens` new tokens per sequence against a context of seq_len. */
 function stepWithTokens(model, hardware, s, tokens) {
   const step = forwardPass(model, hardware, s, "verify", tokens, s.seq_len + tokens - 1);
@@ -195,8 +236,8 @@ export function effectSettings(settings, effect) {
     s.a_bits = effect.activations_bits || 16;
     return { settings: s, keys: ["w_bits", "a_bits", "number_format"] };
   }
-  if (kind === "operator_fusion") {
-    s.flash_attention = Boolean(effect.flash_attention);
+  if (kind === "operator_fusion" && effect.flash_attention) {
+    s.flash_attention = true;
     return { settings: s, keys: ["flash_attention"] };
   }
   return { settings: s, keys: [] };
@@ -223,13 +264,10 @@ export function applyEffect(model, hardware, settings, effect, { draft = null, s
     return outcome(fuse(out.prefill), dec, dec.time_s, out.memory, out.notes, out.formats);
   }
   if (kind === "distillation" && student) return baseline(student, hardware, s);
-  if (kind === "moe") {
-    const experts = Math.trunc(effect.experts), topK = Math.trunc(effect.top_k);
-    if (model.num_local_experts) throw new CalculatorError(`model ${model.id} is already a mixture of experts`);
-    const width = Math.max(1, Math.floor(model.intermediate_size / experts));
-    const moe = makeModel({ ...model, architecture: "mixtral", num_local_experts: experts,
-      num_experts_per_tok: topK, intermediate_size: width });
-    return baseline(moe, hardware, s);
+  if (kind === "architecture") {
+    refuseArchitecture(model, effect);
+    const changes = effect.model_changes || {};
+    return baseline(Object.keys(changes).length ? makeModel({ ...model, ...changes }) : model, hardware, s);
   }
   if (kind === "kv_compression") {
     const base = baseline(model, hardware, s);
@@ -276,23 +314,14 @@ export function applyEffect(model, hardware, settings, effect, { draft = null, s
     notes.push(`offloading adds ${formatG4(extra)} s per decode step over the host link`);
     return outcome(prefill, decode, decode.time_s + extra, memory, notes, formats);
   } else if (kind === "speculative") {
-    const g = Math.trunc(effect.draft_length), acc = Number(effect.acceptance_rate);
-    const verify = stepWithTokens(model, hardware, s, g + 1);
-    let draftStep;
-    if (draft) {
-      draftStep = analyze(draft, hardware, makeSettings({ ...s, stage: "decode" })).stages.decode.time_s;
-    } else if (effect.draft_cost !== undefined && effect.draft_cost !== null) {
-      draftStep = effect.draft_cost * decode.time_s;
-    } else {
-      throw new CalculatorError("speculative decoding needs a draft model or draft_cost");
-    }
-    const perToken = (g * draftStep + verify.time_s) / expectedTokensPerStep(acc, g);
+    const g = Math.trunc(effect.draft_length);
+    const verify = stepWithTokens(model, hardware, s, Math.trunc(effect.verify_tokens || g + 1));
+    const draftS = draftPassS(model, hardware, s, decode, effect, draft);
+    const perToken = (g * draftS + verify.time_s) / tokensPerStep(effect);
     return outcome(prefill, verify, perToken, memory, notes, formats);
   } else if (kind === "parallel_decoding") {
     const tau = Number(effect.tokens_per_step);
-    let step = stepWithTokens(model, hardware, s, Math.ceil(tau));
-    const extra = 1 + (effect.extra_ops || 0.0);
-    if (extra !== 1) step = restage(step, step.layers.map((r) => withRow(r, { ops: r.ops * extra }, bw)));
+    const step = stepWithTokens(model, hardware, s, Math.trunc(effect.verify_tokens || Math.ceil(tau)));
     return outcome(prefill, step, step.time_s / tau, memory, notes, formats);
   } else {
     throw new CalculatorError(`unknown effect kind ${repr(kind)}; expected one of ${EFFECT_KINDS.join(", ")}`);

@@ -88,17 +88,58 @@ def scenario_choice(kb: KB, method: Method):
     return best
 
 
+def bound_ignores(effect: dict) -> list[str]:
+    """The costs a method's bound leaves out, in words: the entry's own `ignores`, and what every effect of
+    its kind leaves out (scale bytes without a group size, dequantization work, choosing what to keep)."""
+    out = [effect["ignores"]] if effect.get("ignores") else []
+    kind = effect.get("kind")
+    if kind == "quantization":
+        w, a = (effect.get("weights") or {}), (effect.get("activations") or {})
+        if w.get("bits", 16) < 16 and not w.get("group_size") and not effect.get("ignores"):
+            out.append("the bytes of quantization scales (the entry gives no group size)")
+        if w.get("bits", 16) < 16 and a.get("bits", 16) >= 16:
+            out.append("the dequantization arithmetic of weight-only kernels")
+    elif kind == "kv_compression":
+        out.append("the work of choosing which cache entries to keep")
+    return out
+
+
 def primary_scenario(choice) -> str:
     """The scenario that stands for the family: the first one that is not the survey's own setting."""
     return next((s for s in choice.scenarios if s != "survey"), choice.scenarios[0])
+
+
+def _largest_batch(terms, capacity: float) -> int:
+    """The largest batch b whose peak max(terms(b)) fits `capacity`. Each term (prefill peak, last decode
+    step) is affine in b, so two evaluations give its slope and intercept; the result is checked against the
+    terms themselves so that rounding cannot move it by one. 0 when one sequence does not fit."""
+    one, two = terms(1), terms(2)
+    if max(one) > capacity:
+        return 0
+    best = None
+    for t1, t2 in zip(one, two):
+        slope = t2 - t1
+        if slope > 0:
+            b = int((capacity - (2 * t1 - t2)) // slope)
+            best = b if best is None else min(best, b)
+    if best is None:
+        return 1 << 20  # nothing grows with the batch: no memory limit this model can state
+    peak = lambda b: max(terms(b))  # noqa: E731
+    while best > 1 and peak(best) > capacity:
+        best -= 1
+    while peak(best + 1) <= capacity:
+        best += 1
+    return best
 
 
 class Request:
     """One request shape run one way (baseline or method): TTFT, mean time per output token, memory.
 
     `run(settings)` gives the Outcome of that way at a setting. Decode steps are summed over the growing
-    context with `decode_time`; memory is the footprint when the last token is generated; `max_batch` is the
-    largest batch whose end-of-request footprint fits the device (memory is affine in the batch)."""
+    context with `decode_time`; memory is the peak footprint per device over the request: the larger of the
+    prefill (weights, the prompts' KV cache, the batch's prefill working set, prompts prefilled together) and
+    the last decode step (weights, the cache of the whole context; decode activations are negligible).
+    `max_batch` is the largest batch whose peak fits the device (both terms are affine in the batch)."""
 
     def __init__(self, run, settings: Settings, capacity: float):
         end = settings.seq_len + settings.gen_len - 1
@@ -109,15 +150,14 @@ class Request:
         steps = max(settings.gen_len - 1, 1)
         self.tpot_s = decode_time(lambda c: run(replace(settings, seq_len=c)).decode_token_s, settings) / steps
 
-        def end_memory(batch: int) -> float:
+        def peaks(batch: int) -> tuple[float, float]:
             s = replace(settings, batch=batch)
-            return _end_memory(run(s), run(replace(s, seq_len=end)))
+            prefill, last = run(s).memory, run(replace(s, seq_len=end)).memory
+            return prefill.total_bytes, last.weights_bytes + last.kv_cache_bytes
 
-        self.memory_bytes = end_memory(settings.batch)
+        self.memory_bytes = max(peaks(settings.batch))
         self.fits = not capacity or self.memory_bytes <= capacity
-        one, two = end_memory(1), end_memory(2)
-        per_seq, fixed = two - one, 2 * one - two
-        self.max_batch = None if not capacity or per_seq <= 0 else max(0, int((capacity - fixed) // per_seq))
+        self.max_batch = None if not capacity else _largest_batch(peaks, capacity)
 
 
 def scenario_rows(cat: Catalogue, method: Method, sc) -> list[dict]:

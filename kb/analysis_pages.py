@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from calculator import Settings
-from kb.analysis import TOLERANCE, VERSION, Analysis, comparison_query
+from kb.analysis import TOLERANCE, VERSION, Analysis, bound_ignores, comparison_query
 from kb.load import KB
 from kb.markup import attr, front_matter, table, text
 from kb.render import METRIC_LABELS, Column, method_page_path
@@ -66,7 +66,7 @@ def fit_words(r: dict) -> str:
     elif not r["method_fits"]:
         head = f"the method does not fit ({_gib(meth)}; baseline {_gib(base)})"
     else:
-        head = f"{_gib(base)} → {_gib(meth)} per device at the last token"
+        head = f"peak {_gib(base)} → {_gib(meth)} per device"
     b, m = r["baseline_max_batch"], r["method_max_batch"]
     if b is None or m is None:
         return head
@@ -96,7 +96,7 @@ def analysis_section(analyses: dict[str, Analysis]):
         if a.reason and not a.scenarios:
             out.append(f"Not modelled: {text(a.reason)}.\n")
         else:
-            ignores = method.effect.ignores if method.effect.kind != "none" else None
+            ignores = "; ".join(bound_ignores(method.effect.model_dump(exclude_none=True)))
             out.append(f"Every time below is an **ideal bound** (calculator {VERSION}): each layer at the device's "
                        "peak compute or memory bandwidth, whichever binds, with no kernel launch, scheduling or "
                        "framework overhead; measured runs are slower. ")
@@ -116,7 +116,9 @@ def analysis_section(analyses: dict[str, Analysis]):
                              "prefill (TTFT)" if r["stage"] == "prefill" else "decode (per token)",
                              _time(r["baseline_time_s"]), _time(r["method_time_s"]), speed, bound])
             out.append(table(["Scenario", "Stage", "Baseline", "Method", "Speedup (bound)", "Bound"], rows))
-            out.append("\nMemory and what fits (end of the request):\n\n")
+            out.append("\nMemory and what fits: the peak per device over the request (the batch's prompts "
+                       "prefilled together, or the cache at the last token, whichever is larger) and the "
+                       "largest batch of this request shape whose peak fits:\n\n")
             for r in a.scenarios:
                 if r["stage"] == "decode":
                     out.append(f'- {text(r["label"])}: {text(fit_words(r))}\n')

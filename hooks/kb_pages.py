@@ -11,11 +11,18 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
+from calculator import CalculatorError
 from kb.analysis import analyze_kb
+from kb.catalogue import CatalogueError
 from kb.analysis_pages import analysis_records, analysis_section, claims_page, roofline_column
-from kb.exports import catalogue_json, methods_json, references_bib
+from kb.exports import catalogue_json, methods_index_json, methods_json, references_bib
+from kb.feed import FEED_PATH, atom_feed, recent_list
+from kb.glance import glance_items
+from kb.search import search_meta
 from kb.load import KB, format_problems, load
 from kb.render import METHODS_INDEX, nav_tree, render_site
+
+RECENT_MARKER = "<!-- kb:recently-added -->"
 
 _kb: KB | None = None
 _analyses: dict = {}
@@ -27,7 +34,10 @@ def on_config(config):
     if _kb.problems:
         raise PluginError(f"the knowledge base has {len(_kb.problems)} problem(s):\n"
                           + format_problems(_kb.problems))
-    _analyses = analyze_kb(_kb)  # once per build: every page reads from it
+    try:
+        _analyses = analyze_kb(_kb)  # once per build: every page reads from it
+    except (CalculatorError, CatalogueError) as exc:  # kb check should have refused the input: say so, in one line
+        raise PluginError(f"the roofline analysis failed on valid-looking data: {exc}") from None
     config.nav = [_expand(item) for item in config.nav or []]
     return config
 
@@ -41,8 +51,20 @@ def _expand(item):
     return item
 
 
+def on_page_markdown(markdown: str, page, config, files):
+    # Search ranking of pages whose front matter is not ours to write (kb.search_meta).
+    meta = search_meta(page.file.src_uri)
+    if meta and "search" not in page.meta:
+        page.meta["search"] = meta
+    # Hand-written pages name the generated parts they show by a marker.
+    if RECENT_MARKER in markdown:
+        markdown = markdown.replace(RECENT_MARKER, recent_list(_kb, page.file.src_uri))
+    return markdown
+
+
 def on_files(files: Files, config) -> Files:
-    pages = render_site(_kb, [analysis_section(_analyses)], roofline_column(_analyses))
+    pages = render_site(_kb, [analysis_section(_analyses)], roofline_column(_analyses),
+                        glance_items(_kb, _analyses))
     pages["claims.md"] = claims_page(_kb, _analyses)
     for path, content in pages.items():
         file = File.generated(config, path, content=content)
@@ -52,6 +74,9 @@ def on_files(files: Files, config) -> Files:
             file.edit_uri = "../" + _kb.source_of(method_id)
         files.append(file)
     for path, content in (("references.bib", references_bib(_kb)), ("data/methods.json", methods_json(_kb, analysis_records(_analyses))),
-                          ("data/catalogue.json", catalogue_json(_kb))):
+                          ("data/catalogue.json", catalogue_json(_kb)),
+                          ("data/methods-index.json",
+                           methods_index_json(_kb, {k: a.claims for k, a in _analyses.items()})),
+                          (FEED_PATH, atom_feed(_kb, config.site_url or "https://localhost/"))):
         files.append(File.generated(config, path, content=content))
     return files

@@ -37,3 +37,34 @@ def catalogue_json(kb: KB) -> str:
         "models": {k: v.model_dump(mode="json", exclude_none=True) for k, v in sorted(kb.models.items())},
         "categories": {k: {"title": c.node.title, "parent": c.parent} for k, c in kb.categories.items()},
     }, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _index_record(kb: KB, method_id: str, checks: list[dict]) -> dict:
+    m = kb.methods[method_id]
+    record = m.model_dump(mode="json", exclude_none=True, include={
+        "id", "name", "aliases", "title", "authors", "year", "date", "venue", "arxiv", "category", "kind",
+        "tags", "summary", "bits", "effect", "added"})
+    if m.published_as:
+        record["published_as"] = {"title": m.published_as.title, "venue": m.published_as.venue}
+    record["links"] = {k: v for k, v in (("code", m.links.code), ("paper", m.links.paper)) if v}
+    record["claims"] = len(m.claims)
+    record["verdicts"] = sorted({c["verdict"] for c in checks if c.get("verdict")})
+    if m.quality:
+        q = m.quality[0]
+        record["quality"] = {"metric": q.metric, "model": q.model, "setting": q.setting, "value": q.value,
+                             "baseline": q.baseline, "baseline_value": q.baseline_value,
+                             "higher_is_better": q.higher_is_better}
+    if m.support:
+        record["support"] = [{"stack": s.stack, "url": s.url} for s in m.support]
+    record["url"] = f"methods/{method_id}/"
+    return record
+
+
+def methods_index_json(kb: KB, checks: dict[str, list[dict]] | None = None) -> str:
+    """`data/methods-index.json`: what the explorer (and the calculator's method list) needs of every
+    entry, a fraction of `methods.json`: no BibTeX, claims as a count with their verdicts, no analyses.
+    `checks` is method id -> its claim checks (for the verdicts)."""
+    categories = {k: {"title": c.node.title, "parent": c.parent} for k, c in kb.categories.items()}
+    records = [_index_record(kb, i, (checks or {}).get(i, [])) for i in sorted(kb.methods)]
+    return json.dumps({"categories": categories, "methods": records}, separators=(",", ":"),
+                      sort_keys=True, ensure_ascii=False) + "\n"

@@ -6,11 +6,14 @@ strings to disk. Every contributed value goes through `kb.markup.text` (or `link
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Callable, NamedTuple
 
 from kb.load import KB, Category
 from kb.markup import front_matter, link, rel, table, text
 from kb.schema import Claim, Method
+from kb.words import claim_setting, effect_words, plain_title
 
 METHODS_INDEX = "methods/index.md"
 METRIC_LABELS = {
@@ -62,13 +65,13 @@ def _best_claim(method: Method) -> str:
 
 
 def _setting(claim: Claim) -> str:
-    s = claim.setting
-    parts = [s.description] if s.description else []
-    for label, value in (("model", s.model), ("hardware", s.hardware), ("batch", s.batch),
-                         ("context", s.seq_len), ("generated", s.gen_len)):
-        if value is not None and not (s.description and label in ("model", "hardware")):
-            parts.append(f"{label} {value}")
-    return text("; ".join(str(p) for p in parts)) if parts else "not stated"
+    words, _ = claim_setting(claim)
+    return text(words)
+
+
+def _claim_value(claim: Claim) -> str:
+    _, up_to = claim_setting(claim)
+    return ("up to " if up_to else "") + f"{claim.value:g}x"
 
 
 def _breadcrumb(kb: KB, category: str, page: str) -> str:
@@ -82,23 +85,121 @@ def _breadcrumb(kb: KB, category: str, page: str) -> str:
 
 
 def _effect_words(method: Method) -> str:
-    effect = method.effect
-    if effect.kind == "none":
-        return f"The roofline cannot show this method: {text(effect.reason)}"
-    params = {k: v for k, v in effect.model_dump(exclude_none=True).items() if k not in ("kind", "basis")}
-    shown = ", ".join(f"`{k}` = {text(v)}" for k, v in params.items())
-    basis = f" Basis: {text(effect.basis)}" if effect.basis else ""
-    return f"Effect kind `{effect.kind}`: {shown}.{basis}"
+    basis = f" Basis: {text(method.effect.basis)}" if getattr(method.effect, "basis", None) else ""
+    return text(effect_words(method)) + basis
 
 
-def method_page(kb: KB, method: Method, sections: list[Section] = ()) -> str:
+def _bit_words(method: Method) -> list[str]:
+    """Search words for a method's bit-widths: W4A16, W4, A8, KV4, 4-bit, INT4."""
+    weights, acts, kv = [], [], []
+    if method.bits:
+        weights, acts, kv = method.bits.weights, method.bits.activations, method.bits.kv_cache
+    if method.effect.kind == "quantization":
+        e = method.effect
+        weights, acts, kv = weights or [e.weights.bits], acts or [e.activations.bits], kv or [e.kv_cache.bits]
+    out = [f"W{w}A{a}" for w in weights for a in (acts or [16])]
+    out += [f"W{w}" for w in weights] + [f"A{a}" for a in acts if a < 16] + [f"KV{k}" for k in kv if k < 16]
+    out += [f"{b}-bit" for b in sorted(set(weights) | set(acts) | set(kv)) if b < 16]
+    out += [f"INT{b}" for b in sorted(set(weights) | set(acts)) if b in (2, 3, 4, 8)]
+    return out
+
+
+def _split_camel(name: str) -> str:
+    """"FlashAttention-2" -> "Flash Attention 2", so a query in words finds a name written as one."""
+    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", name)
+    return re.sub(r"[-_]", " ", spaced)
+
+
+def search_words(method: Method) -> list[str]:
+    """What the site search should match this page by, beyond its summary: names, aliases, tags,
+    bit-widths, authors and the paper's title. Material's search indexes these as the page's `tags`
+    (boosted in mkdocs.yml); the chips it would show in results are hidden by kb.css."""
+    words = [plain_title(method.name), *map(plain_title, method.aliases)]
+    if method.survey_name:
+        words.append(method.survey_name)
+    words += [_split_camel(w) for w in list(words)]
+    words += method.tags + [re.sub(r"(?<=[a-z])-(?=[a-z])", " ", t) for t in method.tags]
+    words += _bit_words(method) + method.authors + [plain_title(method.title)]
+    if method.published_as:
+        words.append(method.published_as.title)
+    # Hyphenated words also joined: the site search looks a query word like "4-bit" up as "4bit".
+    joined = re.findall(r"\w+(?:-[^\W\d]\w*)+", " ".join(words + [method.summary]))  # not "FlashAttention-2"
+    words += sorted({w.replace("-", "").lower() for w in joined})
+    seen, out = set(), []
+    for w in words:
+        if w and w.lower() not in seen:
+            seen.add(w.lower())
+            out.append(w)
+    return out
+
+
+def search_boost(times_named: int) -> float:
+    """Method pages rank above listing pages; among them, those other entries name most (AWQ and GPTQ
+    for 4-bit weights) rank first: 4 for none, up to 12."""
+    return round(4 + min(8.0, 2 * math.log2(1 + times_named)), 2)
+
+
+# Page sections a search result should not show or match: tables of facts and numbers, BibTeX.
+NO_SEARCH = "{ data-search-exclude }"
+
+
+def _no_search(markdown: str) -> str:
+    """Mark every heading of a generated section as excluded from the search index."""
+    return re.sub(r"^(#{2,6} .+?)\s*$", lambda m: f"{m.group(1)} {NO_SEARCH}", markdown, flags=re.M)
+
+
+def _byline(method: Method) -> str:
+    if not method.authors:
+        return ""
+    return '<p class="kb-byline" data-search-exclude>' + text(", ".join(method.authors)) + "</p>\n"
+
+
+def _glance(items: list[tuple[str, str]]) -> str:
+    """The numbers that matter, in a box at the top of the page (it stays in view on a phone)."""
+    if not items:
+        return ""
+    cells = "".join(f'<div class="kb-glance-item"><span class="kb-glance-label">{text(label)}</span> '
+                    f'<span class="kb-glance-value">{text(value)}</span></div>' for label, value in items)
+    return f'<div class="kb-glance" data-search-exclude>{cells}</div>\n'
+
+
+def _quality_rows(method: Method) -> list[list[str]]:
+    rows = []
+    for q in method.quality:
+        better = "higher is better" if q.higher_is_better else "lower is better"
+        rows.append([text(q.metric) + f" <small>({better})</small>", text(q.model), text(q.setting),
+                     f"**{q.value:g}**", f"{q.baseline_value:g} ({text(q.baseline)})", text(q.source)])
+    return rows
+
+
+def quality_words(method: Method) -> str:
+    """The first quality record in a few words: "WikiText-2 perplexity 5.60 vs 5.47 FP16 (Llama-2-7B, W4A16)"."""
+    if not method.quality:
+        return ""
+    q = method.quality[0]
+    return f"{q.metric} {q.value:g} vs {q.baseline_value:g} {q.baseline} ({q.model}, {q.setting})"
+
+
+def _support_list(method: Method) -> str:
+    out = []
+    for s in method.support:
+        note = f": {text(s.note)}" if s.note else ""
+        out.append(f"- **{text(s.stack)}**{note} ({link(s.url, 'documentation')}, read {s.read.isoformat()})\n")
+    return "".join(out)
+
+
+def method_page(kb: KB, method: Method, sections: list[Section] = (), glance: list[tuple[str, str]] = (),
+                related: list[tuple[str, list[Method]]] = (), boost: float = 4) -> str:
     page = method_page_path(method.id)
-    out = [front_matter(title=method.name, description=method.title)]
-    out.append(f"# {text(method.name)}\n")
-    out.append(f'<p class="kb-paper-title">{text(method.title)}</p>\n')
-    facts = [("Authors", text(", ".join(method.authors)))] if method.authors else []
+    name, title = plain_title(method.name), plain_title(method.title)
+    out = [front_matter(title=name, description=title, tags=search_words(method), search={"boost": boost})]
+    out.append(f"# {text(name)}\n\n")
+    out.append(f'<p class="kb-paper-title" data-search-exclude>{text(title)}</p>\n')
+    out.append(_byline(method))
+    out.append(_glance(list(glance)))
+    out.append("\n" + text(method.summary.strip()) + "\n")
     when = str(method.date) if method.date else str(method.year)
-    facts.append(("First version", text(when)))
+    facts = [("First version", text(when))]  # the authors are in the byline above
     if method.venue:
         facts.append(("Venue", text(method.venue)))
     if method.published_as:
@@ -117,23 +218,39 @@ def method_page(kb: KB, method: Method, sections: list[Section] = ()) -> str:
     elif method.after_survey:
         facts.append(("Survey section", "after the survey (not covered by it)"))
     if method.aliases:
-        facts.append(("Also known as", text(", ".join(method.aliases))))
+        facts.append(("Also known as", text(", ".join(plain_title(a) for a in method.aliases))))
     if method.tags:
         facts.append(("Tags", " ".join(f"`{text(t)}`" for t in method.tags)))
     bits = _bits(method)
     if bits:
         facts.append(("Bit-widths", text(bits)))
-    out.append(table(["", ""], [[f"**{k}**", v] for k, v in facts]))
-    out.append("\n## Summary\n\n" + text(method.summary.strip()) + "\n")
+    if method.added:
+        facts.append(("Added to the KB", method.added.isoformat()))
+    out.append(f"\n## Facts {NO_SEARCH}\n\n")
+    out.append('<div class="kb-facts" markdown>\n\n'
+               + "".join(f"{k}\n:   {v}\n\n" for k, v in facts) + "</div>\n")
     if method.claims:
-        rows = [[text(METRIC_LABELS[c.metric]), f"{c.value:g}x", text(c.baseline), _setting(c), text(c.source)]
-                for c in method.claims]
-        out.append("\n## Claims\n\nAs the paper states them.\n\n")
-        out.append(table(["Claim", "Value", "Baseline", "Setting", "Where"], rows))
-    out.append("\n## What the roofline models\n\n" + _effect_words(method) + "\n")
+        rows = [[text(METRIC_LABELS[c.metric]), f"**{_claim_value(c)}**", text(c.baseline), _setting(c),
+                 text(c.source)] for c in method.claims]
+        out.append(f"\n## Claims {NO_SEARCH}\n\nAs the paper states them.\n\n")
+        out.append('<div class="kb-cards" markdown>\n\n'
+                   + table(["Claim", "Value", "Baseline", "Setting", "Where"], rows) + "\n</div>\n")
+    if method.quality:
+        out.append(f"\n## Accuracy cost {NO_SEARCH}\n\nAt the paper's headline setting, next to its baseline.\n\n")
+        out.append('<div class="kb-cards" markdown>\n\n'
+                   + table(["Metric", "Model", "Setting", "Method", "Baseline", "Where"], _quality_rows(method))
+                   + "\n</div>\n")
+    if method.support:
+        out.append(f"\n## Serving stacks that ship it {NO_SEARCH}\n\n" + _support_list(method))
+    out.append(f"\n## What the roofline models {NO_SEARCH}\n\n" + _effect_words(method) + "\n")
     for section in sections:
-        out.append(section(method, page))
-    out.append("\n## Cite\n\n")
+        out.append(_no_search(section(method, page)))
+    if related:
+        out.append(f"\n## Related methods {NO_SEARCH}\n\n")
+        for why, methods in related:
+            links_ = ", ".join(f"[{text(plain_title(m.name))}]({rel(page, method_page_path(m.id))})" for m in methods)
+            out.append(f"- {text(why)}: {links_}\n")
+    out.append(f"\n## Cite {NO_SEARCH}\n\n")
     out.append('<pre class="kb-bibtex"><code>' + _html_pre(method.bibtex.strip()) + "</code></pre>\n")
     return "".join(out)
 
@@ -178,14 +295,23 @@ def category_page(kb: KB, cat: Category, column: Column | None = None) -> str:
     methods = kb.methods_in(cat.path)
     if methods:
         out.append("\n## Methods\n\n")
-        rows = [[f"[{text(m.name)}]({rel(page, method_page_path(m.id))})", str(m.year), text(m.venue or ""),
-                 text(_bits(m)), text(_best_claim(m))] for m in methods]
-        header = ["Method", "Year", "Venue", "Bits", "Claimed speedup"]
-        if column is not None:
-            header.append(column.title)
-            for row, m in zip(rows, methods):
+        # The numbers first, so that they stay in view on a phone; optional columns only where filled.
+        header = ["Method", "Claimed speedup"] + ([column.title] if column is not None else []) + ["Bits", "Year", "Venue"]
+        with_quality = any(m.quality for m in methods)
+        with_support = any(m.support for m in methods)
+        header += (["Accuracy cost"] if with_quality else []) + (["Ships in"] if with_support else [])
+        rows = []
+        for m in methods:
+            row = [f"[{text(plain_title(m.name))}]({rel(page, method_page_path(m.id))})", text(_best_claim(m))]
+            if column is not None:
                 row.append(text(column.cells.get(m.id, "not modelled")))
-        out.append(table(header, rows))
+            row += [text(_bits(m)), str(m.year), text(m.venue or "")]
+            if with_quality:
+                row.append(text(quality_words(m)))
+            if with_support:
+                row.append(", ".join(link(s.url, s.stack) for s in m.support))
+            rows.append(row)
+        out.append('<div class="kb-cards" markdown data-search-exclude>\n\n' + table(header, rows) + "\n</div>\n")
     return "".join(out)
 
 
@@ -246,18 +372,23 @@ def models_page(kb: KB) -> str:
     return "".join(out)
 
 
-def render_site(kb: KB, sections: list[Section] = (), column: Column | None = None) -> dict[str, str]:
+def render_site(kb: KB, sections: list[Section] = (), column: Column | None = None,
+                glance: dict[str, list[tuple[str, str]]] | None = None) -> dict[str, str]:
     """Every generated page: docs-relative path -> Markdown. `sections` add to method pages, `column`
-    to the category tables."""
+    to the category tables, `glance` (method id -> key numbers) to the top of method pages."""
     from kb.gaps import GAPS_PAGE, gaps_page
+    from kb.related import mentioned_by, related_methods
     from kb.timeline import timeline_page
 
     pages = {METHODS_INDEX: methods_overview(kb), "timeline.md": timeline_page(kb),
              "hardware.md": hardware_page(kb), "models.md": models_page(kb), GAPS_PAGE: gaps_page(kb)}
     for cat in kb.categories.values():
         pages[category_page_path(cat.path)] = category_page(kb, cat, column)
+    related, used = related_methods(kb), mentioned_by(kb)
     for method in kb.methods.values():
-        pages[method_page_path(method.id)] = method_page(kb, method, sections)
+        pages[method_page_path(method.id)] = method_page(kb, method, sections, (glance or {}).get(method.id, ()),
+                                                         related.get(method.id, ()),
+                                                         search_boost(used.get(method.id, 0)))
     return pages
 
 

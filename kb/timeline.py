@@ -97,7 +97,7 @@ def timeline_page(kb: KB) -> str:
            '<div class="kb-timeline-wrap" markdown="0">' + timeline_svg(kb) + "</div>\n\n"]
     if undated:
         out.append(f"{undated} entries have no confirmed first-version date and are not shown.\n\n")
-    out.append("## By month\n\n")
+    out.append("## By month { data-search-exclude }\n\n")
     rows = [[text(m.month), f"[{text(m.name)}](methods/{m.id}.md)",
              text(kb.categories[m.category].node.title), "after the survey" if m.after_survey else ""]
             for m in dated]

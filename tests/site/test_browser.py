@@ -447,7 +447,7 @@ def test_explorer_filters_combine_and_survive_a_reload(page, base_url):
             expected.add(m.id)
     assert set(_rows(page)) == expected
     assert page.input_value("#kbx-year_min") == "2023" and page.is_checked("#kbx-code")
-    page.fill("#kbx-q", "zzz-no-such-method")
+    page.fill("#kbx-text", "zzz-no-such-method")
     assert _rows(page) == [] and page.is_visible('[data-role="empty"]')
     page.click('[data-action="reset"]')
     assert len(_rows(page)) == len(KB.methods)
@@ -455,12 +455,12 @@ def test_explorer_filters_combine_and_survive_a_reload(page, base_url):
 
 def test_explorer_text_search_and_sorting(page, base_url):
     _open_explorer(page, base_url + "explorer/")
-    page.fill("#kbx-q", "speculative")
+    page.fill("#kbx-text", "speculative")
     rows = _rows(page)
     assert rows and all("speculative" in " ".join(
         [m.name, m.title, m.summary, m.category, *m.tags, *m.aliases]).lower()
         or "speculative" in m.id for m in (KB.methods[i] for i in rows))
-    page.fill("#kbx-q", "")
+    page.fill("#kbx-text", "")
     page.click('button[data-sort="year"]')  # default is newest first: now oldest first
     years = [KB.methods[i].year for i in _rows(page)]
     assert years == sorted(years)
@@ -487,13 +487,12 @@ def test_explorer_downloads_bibtex_and_csv_of_the_selection(page, base_url):
 
 
 def test_explorer_filters_by_the_verdicts_of_the_claim_checks(page, base_url, built_site):
-    doc = json.loads((built_site / "data" / "methods.json").read_text())
-    with_claims = [m for m in doc["methods"] if m["claim_checks"]]
+    doc = json.loads((built_site / "data" / "methods-index.json").read_text())
+    with_claims = [m for m in doc["methods"] if m["verdicts"]]
     for i, m in enumerate(with_claims):
-        for check in m["claim_checks"]:
-            check["verdict"] = "consistent" if i % 3 else "optimistic"
+        m["verdicts"] = ["consistent" if i % 3 else "optimistic"]
     expected = {m["id"] for i, m in enumerate(with_claims) if not i % 3}
-    page.route(base_url + "data/methods.json", lambda route: route.fulfill(
+    page.route(base_url + "data/methods-index.json", lambda route: route.fulfill(
         status=200, content_type="application/json", body=json.dumps(doc)))
     _open_explorer(page, base_url + "explorer/?verdict=optimistic")
     assert page.input_value("#kbx-verdict") == "optimistic"

@@ -187,10 +187,10 @@ def test_unconfirmed_facts_are_shown_with_their_reason_not_left_blank(built_site
     assert entries, "the KB has no entry with an unconfirmed fact to check"
     for method in entries:
         html = (built_site / "methods" / method.id / "index.html").read_text()
-        shown = [unescape(r) for r in re.findall(r"<td><em>not confirmed</em>: ([^<]*)</td>", html)]
+        shown = [unescape(r) for r in re.findall(r"<dd><em>not confirmed</em>: ([^<]*)</dd>", html)]
         assert shown == list(method.unconfirmed.values()), method.id
         if not method.authors:
-            assert "<strong>Authors</strong></td>\n<td><em>not confirmed" in html, method.id
+            assert "<dt>Authors</dt>\n<dd><em>not confirmed" in html, method.id
 
 
 def test_a_published_version_under_another_title_is_named_with_its_source(built_site):
@@ -199,7 +199,7 @@ def test_a_published_version_under_another_title_is_named_with_its_source(built_
     for method in entries:
         html = unescape((built_site / "methods" / method.id / "index.html").read_text())
         pub = method.published_as
-        assert f"<strong>Published as</strong></td>\n<td>\u201c{pub.title}\u201d, {pub.venue}" in html, method.id
+        assert f"<dt>Published as</dt>\n<dd>\u201c{pub.title}\u201d, {pub.venue}" in html, method.id
         assert f'<a href="{pub.source}">source</a>' in html, method.id
 
 

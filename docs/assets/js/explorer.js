@@ -1,6 +1,7 @@
-// The methods explorer (/explorer/): every entry of data/methods.json in one table, with filters
-// (taxonomy branch, years, bit-width, venue, effect, code, claim verdict, text), sortable columns,
-// the state in the query string, and the filtered set as BibTeX or CSV made in the browser.
+// The methods explorer (/explorer/): every entry of data/methods-index.json (a compact index: no
+// BibTeX, no analyses) in one table, with filters (taxonomy branch, years, bit-width, venue, effect,
+// code, claim verdict, text: whole words and "quoted phrases"), sortable columns, the state in the
+// query string, and the filtered set as BibTeX (data/methods.json, fetched on demand) or CSV.
 
 import { SITE_ROOT, debounce, download, esc, loadData, safeUrl, writeQuery } from "./common.js";
 
@@ -14,7 +15,9 @@ const COLUMNS = [
   ["code", "Code"],
   ["claims", "Claims"],
 ];
-const FILTER_KEYS = ["q", "category", "year_min", "year_max", "bits", "venue", "effect", "code", "verdict"];
+// Free text is `text`: Material opens its search overlay for any address with ?q= (an old ?q= link
+// is renamed before the page starts, assets/js/search-shim.js).
+const FILTER_KEYS = ["text", "category", "year_min", "year_max", "bits", "venue", "effect", "code", "verdict"];
 const DEFAULT_SORT = ["year", "desc"];
 
 const NO_VENUE = "-";
@@ -51,23 +54,51 @@ function csvCell(value) {
 
 function toCsv(items) {
   const header = ["id", "name", "title", "authors", "year", "date", "venue", "arxiv", "category", "kind",
-    "effect", "bits_weights", "bits_activations", "bits_kv_cache", "code", "paper", "claims", "url"];
+    "effect", "bits_weights", "bits_activations", "bits_kv_cache", "code", "paper", "claims", "quality",
+    "support", "url"];
   const lines = [header.join(",")];
   for (const it of items) {
     const m = it.m;
     lines.push([m.id, m.name, m.title, m.authors, m.year, m.date, it.venue, m.arxiv, m.category, m.kind,
       m.effect?.kind, it.bits.weights, it.bits.activations, it.bits.kv_cache, m.links?.code, m.links?.paper,
-      (m.claims || []).length, it.href].map(csvCell).join(","));
+      m.claims || 0, qualityText(m), (m.support || []).map((s) => s.stack), it.href].map(csvCell).join(","));
   }
   return `${lines.join("\r\n")}\r\n`;
 }
 
-function prepare(methodsDoc, catalogue) {
-  const categories = catalogue.categories || {};
+/** "WikiText-2 perplexity 5.6 vs 5.47 FP16 (Llama-2-7B, W4A16 g128)", or "". */
+function qualityText(m) {
+  const q = m.quality;
+  return q ? `${q.metric} ${q.value} vs ${q.baseline_value} ${q.baseline} (${q.model}, ${q.setting})` : "";
+}
+
+/** Free text -> terms: "quoted phrases" and single words, lower case; a trailing * matches a word start. */
+export function parseTerms(text) {
+  const terms = [];
+  const re = /"([^"]*)"|(\S+)/g;
+  let found;
+  while ((found = re.exec(String(text || "").toLowerCase())) !== null) {
+    const term = (found[1] ?? found[2]).replace(/\s+/g, " ").trim();
+    if (term && term !== "*") terms.push(term);
+  }
+  return terms;
+}
+
+const WORD = "[\\p{L}\\p{N}]";
+
+/** A term as a whole-word (or whole-phrase) pattern: "han" does not match "Hansong" or "Zhang". */
+export function termPattern(term) {
+  const prefix = term.endsWith("*");
+  const body = (prefix ? term.slice(0, -1) : term).replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/ /g, "\\s+");
+  return new RegExp(`(?<!${WORD})${body}${prefix ? "" : `(?!${WORD})`}`, "u");
+}
+
+function prepare(methodsDoc) {
+  const categories = methodsDoc.categories || {};
   const items = (methodsDoc.methods || []).map((m) => {
     const bits = bitsOf(m);
     const allBits = [...new Set([...bits.weights, ...bits.activations, ...bits.kv_cache])];
-    const verdicts = [...new Set((m.claim_checks || []).map((c) => c.verdict).filter(Boolean))];
+    const verdicts = [...new Set(m.verdicts || [])];
     // A paper published under another title keeps its venue in published_as.
     const venue = m.venue || m.published_as?.venue || "";
     const hay = [m.id, m.name, ...(m.aliases || []), m.title, ...(m.authors || []), m.summary,
@@ -129,11 +160,11 @@ function distinctOptions(values, label = (v) => v) {
     .map(([v, n]) => `<option value="${esc(v)}">${esc(label(v))} (${n})</option>`).join("");
 }
 
-function rowHtml(it, withVerdict) {
+function rowHtml(it, withVerdict, withExtras) {
   const m = it.m;
   const code = safeUrl(m.links?.code);
   const paper = safeUrl(m.links?.paper) || (m.arxiv ? `https://arxiv.org/abs/${encodeURIComponent(m.arxiv)}` : "");
-  const claims = (m.claims || []).length;
+  const claims = m.claims || 0;
   const verdict = withVerdict && it.verdicts.length ? ` <small>${esc(it.verdicts.join(", "))}</small>` : "";
   return `<tr data-method="${esc(m.id)}">`
     + `<th scope="row"><a href="${esc(it.href)}" title="${esc(m.title)}">${esc(m.name)}</a>`
@@ -144,7 +175,11 @@ function rowHtml(it, withVerdict) {
     + `<td>${esc(it.bitsText)}</td>`
     + `<td>${esc((m.effect?.kind || "").replace(/_/g, " "))}</td>`
     + `<td>${code ? `<a href="${esc(code)}" rel="noopener">code</a>` : ""}</td>`
-    + `<td>${claims || ""}${verdict}</td></tr>`;
+    + `<td>${claims || ""}${verdict}</td>`
+    + (withExtras.quality ? `<td>${esc(qualityText(m))}</td>` : "")
+    + (withExtras.support ? `<td>${(m.support || []).map((s) => (safeUrl(s.url)
+      ? `<a href="${esc(safeUrl(s.url))}" rel="noopener">${esc(s.stack)}</a>` : esc(s.stack))).join(", ")}</td>` : "")
+    + "</tr>";
 }
 
 const SORTERS = {
@@ -155,7 +190,9 @@ const SORTERS = {
   bits: (x, y) => x.minBits - y.minBits,
   effect: (x, y) => (x.m.effect?.kind || "").localeCompare(y.m.effect?.kind || ""),
   code: (x, y) => (x.m.links?.code ? 0 : 1) - (y.m.links?.code ? 0 : 1),
-  claims: (x, y) => (x.m.claims || []).length - (y.m.claims || []).length,
+  claims: (x, y) => (x.m.claims || 0) - (y.m.claims || 0),
+  quality: (x, y) => qualityText(x.m).localeCompare(qualityText(y.m)),
+  support: (x, y) => (x.m.support || []).length - (y.m.support || []).length,
 };
 
 function matches(it, f) {
@@ -168,8 +205,8 @@ function matches(it, f) {
   if (f.effect && m.effect?.kind !== f.effect) return false;
   if (f.code === "1" && !safeUrl(m.links?.code)) return false;
   if (f.verdict && !it.verdicts.includes(f.verdict)) return false;
-  if (f.q) {
-    for (const term of f.q.toLowerCase().split(/\s+/).filter(Boolean)) if (!it.hay.includes(term)) return false;
+  if (f.text) {
+    for (const pattern of f.patterns) if (!pattern.test(it.hay)) return false;
   }
   return true;
 }
@@ -178,13 +215,13 @@ export function mount(root) {
   const path = location.pathname;
   let alive = true;
   root.setAttribute("aria-busy", "true");
-  Promise.all([loadData("methods.json"), loadData("catalogue.json")]).then(([methodsDoc, catalogue]) => {
-    if (alive) start(root, prepare(methodsDoc, catalogue), () => alive && location.pathname === path);
+  loadData("methods-index.json").then((methodsDoc) => {
+    if (alive) start(root, prepare(methodsDoc), () => alive && location.pathname === path);
   }).catch((err) => {
     if (!alive) return;
     root.removeAttribute("aria-busy");
     root.innerHTML = `<p class="kbc-error" role="alert">The explorer could not start: ${esc(err.message || err)}. `
-      + "It needs data/methods.json from this site.</p>";
+      + "It needs data/methods-index.json from this site.</p>";
   });
   return () => {
     alive = false;
@@ -194,6 +231,9 @@ export function mount(root) {
 function start(root, data, stillHere) {
   const { items, categories } = data;
   const withVerdict = items.some((it) => it.verdicts.length);
+  const withExtras = { quality: items.some((it) => it.m.quality), support: items.some((it) => it.m.support) };
+  const columns = COLUMNS.concat(withExtras.quality ? [["quality", "Accuracy cost"]] : [],
+    withExtras.support ? [["support", "Ships in"]] : []);
   const years = items.map((it) => it.m.year);
   const minYear = Math.min(...years), maxYear = Math.max(...years);
 
@@ -202,7 +242,7 @@ function start(root, data, stillHere) {
   root.removeAttribute("aria-busy");
   root.classList.add("kbc-ready");
   root.innerHTML = `<form class="kbx-filters" autocomplete="off" role="search">`
-    + field("q", "Search", '<input type="search" id="kbx-q" name="q" placeholder="name, title, author, tag…">')
+    + field("text", "Search", '<input type="search" id="kbx-text" name="text" placeholder="words or &quot;a phrase&quot;: name, title, author, tag…">')
     + field("category", "Category", `<select id="kbx-category" name="category"><option value="">all</option>`
       + `${categoryOptions(categories, items)}</select>`)
     + field("year_min", "From year", `<input type="number" id="kbx-year_min" name="year_min" min="1950" max="2100" placeholder="${minYear}">`)
@@ -222,7 +262,7 @@ function start(root, data, stillHere) {
     + `<button type="button" class="md-button" data-action="bibtex">BibTeX</button>`
     + `<button type="button" class="md-button" data-action="csv">CSV</button>`
     + `<button type="button" class="md-button" data-action="reset">Clear filters</button></div>`
-    + `<div class="kbc-table-wrap"><table class="kbx-table"><thead><tr>${COLUMNS.map(([key, label]) =>
+    + `<div class="kbc-table-wrap"><table class="kbx-table"><thead><tr>${columns.map(([key, label]) =>
       `<th scope="col" data-sort="${key}"><button type="button" data-sort="${key}">${label}</button></th>`).join("")}`
     + `</tr></thead><tbody></tbody></table></div>`
     + `<p class="kbx-empty" data-role="empty" hidden>No method matches these filters.</p>`;
@@ -233,7 +273,7 @@ function start(root, data, stillHere) {
   const empty = root.querySelector('[data-role="empty"]');
   // Rows are built once; filtering and sorting only move them.
   const scratch = document.createElement("tbody");
-  scratch.innerHTML = items.map((it) => rowHtml(it, withVerdict)).join("");
+  scratch.innerHTML = items.map((it) => rowHtml(it, withVerdict, withExtras)).join("");
   const rows = new Map([...scratch.children].map((tr, i) => [items[i], tr]));
 
   const filters = {};
@@ -268,6 +308,7 @@ function start(root, data, stillHere) {
       if (!el) continue;
       filters[key] = el.type === "checkbox" ? (el.checked ? "1" : "") : el.value.trim();
     }
+    filters.patterns = parseTerms(filters.text).map(termPattern);
   }
 
   function update() {
@@ -310,8 +351,17 @@ function start(root, data, stillHere) {
     const button = event.target.closest("button[data-action]");
     if (!button) return;
     if (button.dataset.action === "bibtex") {
-      const text = shown.map((it) => (it.m.bibtex || "").trim()).filter(Boolean).join("\n\n");
-      download("llm-inference-methods.bib", `${text}\n`, "application/x-bibtex;charset=utf-8");
+      const selection = shown;
+      button.disabled = true;
+      loadData("methods.json").then((full) => {  // the records, with BibTeX, only when asked for
+        const bib = new Map((full.methods || []).map((m) => [m.id, (m.bibtex || "").trim()]));
+        const text = selection.map((it) => bib.get(it.m.id)).filter(Boolean).join("\n\n");
+        download("llm-inference-methods.bib", `${text}\n`, "application/x-bibtex;charset=utf-8");
+      }).catch((err) => {
+        count.textContent = `BibTeX could not be loaded: ${err.message || err}`;
+      }).finally(() => {
+        button.disabled = selection.length === 0;
+      });
     } else if (button.dataset.action === "csv") {
       download("llm-inference-methods.csv", toCsv(shown), "text/csv;charset=utf-8");
     } else if (button.dataset.action === "reset") {

@@ -1,0 +1,53 @@
+"""The numbers that matter on a method page, in a few words each: the best claimed speedup, the
+roofline's speedup and memory in the survey setting, the claims' verdicts, the accuracy cost and the
+serving stacks. Shown in a box at the top of the page, where a phone shows it without scrolling.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from kb.analysis_pages import fit_words
+from kb.load import KB
+from kb.render import METRIC_LABELS, quality_words
+from kb.words import claim_setting
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:.1f} GiB"
+
+
+def glance_items(kb: KB, analyses: dict) -> dict[str, list[tuple[str, str]]]:
+    """method id -> [(label, value)] (analyses: kb.analysis.analyze_kb's result)."""
+    out = {}
+    for method_id, m in kb.methods.items():
+        items = []
+        speed = [c for c in m.claims if c.metric != "memory_reduction"]
+        if speed:
+            best = max(speed, key=lambda c: c.value)
+            up_to = "up to " if claim_setting(best)[1] else ""
+            items.append(("Claimed", f"{up_to}{best.value:g}x {METRIC_LABELS[best.metric]}"))
+        memory = [c for c in m.claims if c.metric == "memory_reduction"]
+        if memory:
+            items.append(("Claimed memory", f"{max(c.value for c in memory):g}x less"))
+        a = analyses.get(method_id)
+        rows = {r["stage"]: r for r in (a.scenarios if a else []) if r["scenario"] == a.primary}
+        if rows:
+            d, p = rows["decode"], rows["prefill"]
+            where = f"{d['label'].lower()}, ideal bound"
+            if d["speedup"] is None:
+                items.append((f"Roofline ({where})", fit_words(d)))
+            else:
+                items.append((f"Roofline ({where})", f"{d['speedup']:.2f}x decode, {p['speedup']:.2f}x prefill"))
+                items.append(("Memory", f"{_gib(d['baseline_memory_bytes'])} → {_gib(d['method_memory_bytes'])}"))
+        elif a is not None and a.reason:
+            items.append(("Roofline", "not modelled"))
+        if a is not None and a.claims:
+            counts = Counter(c["verdict"] for c in a.claims)
+            items.append(("Claims checked", ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))))
+        if m.quality:
+            items.append(("Accuracy", quality_words(m)))
+        if m.support:
+            items.append(("Ships in", ", ".join(s.stack for s in m.support)))
+        out[method_id] = items
+    return out

@@ -79,3 +79,11 @@ def test_every_bibtex_record_parses_with_required_fields_and_unique_keys():
 def test_no_two_entries_share_an_arxiv_id():
     ids = Counter(m.arxiv for m in KB.methods.values() if m.arxiv)
     assert [i for i, c in ids.items() if c > 1] == []
+
+
+def test_the_knowledge_base_reaches_2026():
+    """Issue 18's goals: at least 600 methods, at least 150 of them first published in 2025-2026."""
+    recent = [m for m in KB.methods.values() if m.year >= 2025]
+    assert len(KB.methods) >= 600, len(KB.methods)
+    assert len(recent) >= 150, len(recent)
+    assert all(m.after_survey for m in recent)

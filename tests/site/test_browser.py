@@ -91,9 +91,12 @@ def page(browser, base_url):
     assert not errors, errors
 
 
-def _open_calculator(page, url):
+def _open_calculator(page, url, ready='section[data-config="b"] [data-output="memory.total_bytes"]'):
     page.goto(url)
-    page.wait_for_selector('section[data-config="b"] [data-output="memory.total_bytes"]')
+    page.wait_for_selector(ready)
+
+
+B_REFUSED = 'section[data-config="b"] [data-role="error"]'  # B shows a refusal instead of numbers
 
 
 def _outputs(page, config: str) -> dict[str, str]:
@@ -316,31 +319,41 @@ def test_row_level_methods_from_a_link(page, base_url, kind, model, hardware, qu
     _open_calculator(page, f"{base_url}calculator/?model={model}&hardware={hardware}&method={method.id}&{query}")
     s = Settings(**settings)
     expected = CATALOGUE.run(method, model, hardware, s)
-    _assert_same(_outputs(page, "a"), _outcome_outputs(expected, model, s), f"{method.id} {query}")
+    # A link with a method in A only opens the same settings without it in A and with it in B.
+    _assert_same(_outputs(page, "b"), _outcome_outputs(expected, model, s), f"{method.id} {query}")
 
 
-def test_a_method_that_changes_the_model_keeps_the_request_summary(page, base_url):
-    method = _first_method("moe")
-    _open_calculator(page, f"{base_url}calculator/?model=llama-2-7b&hardware=nvidia-a6000&method={method.id}")
-    expected = CATALOGUE.run(method, "llama-2-7b", "nvidia-a6000", Settings())
-    shown = _outputs(page, "a")
+def test_an_architecture_runs_on_its_own_model_and_is_refused_on_another(page, base_url):
+    """Finding 4 of issue 13: Mixtral is its own model (with the request summary of a plain analysis); on
+    Llama-3-70B the page shows Python's one-line refusal instead of numbers."""
+    method = KB.methods["mixtral"]
+    _open_calculator(page, f"{base_url}calculator/?model=mixtral-8x7b&hardware=nvidia-a100-80gb&method=mixtral")
+    expected = CATALOGUE.run(method, "mixtral-8x7b", "nvidia-a100-80gb", Settings())
+    shown = _outputs(page, "b")
     for key in ("prefill.time_s", "decode.time_s", "decode_token_s", "memory.total_bytes"):
         value = {"prefill.time_s": expected.prefill.time_s, "decode.time_s": expected.decode.time_s,
                  "decode_token_s": expected.decode_token_s, "memory.total_bytes": expected.memory_bytes}[key]
         assert abs(float(shown[key]) - value) <= REL * value, key
     assert "generate.ttft_s" in shown and float(shown["generate.ttft_s"]) == float(shown["prefill.time_s"])
+    _open_calculator(page, f"{base_url}calculator/?model=llama-3-70b&hardware=nvidia-h200&tp=2&method=mixtral",
+                     B_REFUSED)
+    with pytest.raises(CalculatorError) as info:
+        CATALOGUE.run(method, "llama-3-70b", "nvidia-h200", Settings(tp=2))
+    b = 'section[data-config="b"] '
+    assert page.locator(b + '[data-role="error"]').inner_text() == str(info.value)
+    assert "is an architecture" in str(info.value) and page.locator(b + "[data-output]").count() == 0
 
 
 def test_a_method_of_kind_none_is_refused_with_its_reason(page, base_url):
     method = _first_method("none")
-    _open_calculator(page, f"{base_url}calculator/?method={method.id}")
+    _open_calculator(page, f"{base_url}calculator/?method={method.id}", B_REFUSED)
     with pytest.raises(CalculatorError) as info:
         apply_effect(load_model("llama-2-7b"), load_hardware("nvidia-a6000"), Settings(),
                      method.effect.model_dump(exclude_none=True))
-    a = 'section[data-config="a"] '
-    assert page.locator(a + '[data-role="error"]').inner_text() == str(info.value)
-    assert method.effect.reason in page.locator(a + '[data-role="method"]').inner_text()
-    assert page.locator(a + '[data-output]').count() == 0
+    b = 'section[data-config="b"] '
+    assert page.locator(b + '[data-role="error"]').inner_text() == str(info.value)
+    assert method.effect.reason in page.locator(b + '[data-role="method"]').inner_text()
+    assert page.locator(b + '[data-output]').count() == 0
 
 
 def _refusal(model, hardware, **settings) -> str:
@@ -606,26 +619,59 @@ def test_the_pages_load_nothing_from_other_hosts(built_site):
     json.loads((built_site / "data" / "catalogue.json").read_text())  # what the calculator fetches
 
 
-def test_a_link_that_sets_only_a_compares_it_with_its_plain_baseline(page, base_url):
-    """Method pages link with A's settings only: B becomes A without the method, at 16 bits."""
+def test_a_link_with_a_method_in_a_only_opens_the_baseline_in_a_and_the_method_in_b(page, base_url):
+    """An older link puts the method in A: the page reads it as baseline (A) against method (B)."""
     _open_calculator(page, base_url + "calculator/?model=llama-2-7b&hardware=nvidia-a6000&batch=1&seq_len=2048"
                      "&method=awq")
-    b = _outputs(page, "b")
+    a = _outputs(page, "a")
     base = _python("llama-2-7b", "nvidia-a6000", batch=1, seq_len=2048)
-    assert float(b["decode.time_s"]) == pytest.approx(base.decode.time_s, rel=1e-9)
+    assert float(a["decode.time_s"]) == pytest.approx(base.decode.time_s, rel=1e-9)
+    assert page.input_value('section[data-config="b"] [name=method]') == "awq"
+    assert page.input_value('section[data-config="a"] [name=method]') == ""
+
+
+def test_fused_attention_is_the_default_and_the_long_context_70b_fits(page, base_url):
+    """Finding 1 of issue 13: the bare calculator starts fused; 70B W4 g128 on two H100s at 32k fits."""
+    _open_calculator(page, base_url + "calculator/")
+    assert page.is_checked('section[data-config="a"] [name="flash"]')
+    _open_calculator(page, base_url + "calculator/?model=llama-3-70b&hardware=nvidia-h100-sxm&tp=2&w_bits=4"
+                     "&group_size=128&seq_len=32768")
+    shown = _outputs(page, "a")
+    want = _python("llama-3-70b", "nvidia-h100-sxm", tp=2, w_bits=4, group_size=128, seq_len=32768)
+    assert want.memory.fits is True and shown["memory.fits"] == "true"
+    assert float(shown["memory.activations_bytes"]) == pytest.approx(want.memory.activations_bytes, rel=1e-9)
+
+
+def test_a_method_chosen_in_b_applies_to_the_plain_baseline_and_extras_are_labelled(page, base_url):
+    """Finding 6 of issue 13: B starts with a visible method (AWQ); choosing H2O there drops AWQ's 4-bit weights,
+    so A against B is exactly H2O's effect; a setting added on top is named as combined with the method."""
+    _open_calculator(page, base_url + "calculator/")
+    b = 'section[data-config="b"] '
+    assert page.input_value(b + '[name="method"]') == "awq"
+    page.select_option(b + '[name="method"]', "h2o")
+    assert page.input_value(b + '[name="w_bits"]') == "16"
+    s = Settings()
+    want = CATALOGUE.baseline("llama-2-7b", "nvidia-a6000", s).decode_token_s \
+        / CATALOGUE.run(KB.methods["h2o"], "llama-2-7b", "nvidia-a6000", s).decode_token_s
+    ratio = float(page.locator('tr[data-compare="decode_token_s"] td[data-value]').get_attribute("data-value"))
+    assert 1 / ratio == pytest.approx(want, rel=1e-9)
+    assert not page.locator(b + '[data-role="combined"]').count()
+    page.select_option(b + '[name="w_bits"]', "4")
+    assert "Combined with your own settings" in page.locator(b + '[data-role="combined"]').inner_text()
+    assert "w bits 4" in page.locator(b + '[data-role="combined"]').inner_text()
 
 
 def test_a_checked_claim_opens_the_calculator_in_its_own_setting(page, base_url, built_site):
-    """The claims page links each checked claim to the calculator: A = the claim's setting with the
-    method, B = the same setting without it."""
+    """The claims page links each checked claim to the calculator: A = the claim's setting without the
+    method, B = the same setting with it."""
     html = (built_site / "claims" / "index.html").read_text(encoding="utf-8")
     links = re.findall(r'href="(\.\./calculator/\?[^"]+)"', html)
     assert links, "no checked claim links to the calculator"
     query = links[0].split("?", 1)[1].replace("&amp;", "&")
     want = dict(pair.split("=", 1) for pair in query.split("&"))
     _open_calculator(page, base_url + "calculator/?" + query)
-    for config, method in (("a", want["method"]), ("b", "")):
+    for config, prefix, method in (("a", "", ""), ("b", "b_", want["b_method"])):
         form = f'section[data-config="{config}"] form'
         for key in ("model", "hardware", "batch", "seq_len", "gen_len"):
-            assert page.input_value(f"{form} [name={key}]") == want[key], (config, key)
+            assert page.input_value(f"{form} [name={key}]") == want[prefix + key], (config, key)
         assert page.input_value(f"{form} [name=method]") == method, config

@@ -176,7 +176,7 @@ def test_category_tables_put_the_roofline_next_to_the_claims(built_site):
                     f'({main["decode"]["label"].lower()})') if main and main["decode"]["speedup"] else "not modelled"
             if main and main["decode"]["speedup"] is None:
                 continue  # a setup that does not fit is said in words (tests/kb/test_analysis.py)
-            assert f"<td>{want}</td>" in row, (path, method.id)
+            assert f"<td>{want}</td>" in unescape(row), (path, method.id)
             seen += 1
     assert seen == len(KB.methods)
 

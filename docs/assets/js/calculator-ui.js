@@ -657,13 +657,14 @@ function start(root, known, stillHere) {
   const urlNotes = [];
   const state = {};
   for (const cfg of CONFIGS) state[cfg.id] = readState(params, cfg, known, urlNotes);
-  // A link that sets only A: with a method, A becomes its plain baseline and B the method (the reading
-  // "B n x faster"); without one, B is A's plain baseline.
+  // A link that sets only A: with a method, A becomes the same settings without it and B the method (the
+  // reading "B n x faster"); without one, B is A's plain baseline.
   const keys = [...params.keys()];
+  // B's demonstration method is for a bare visit only: a link means exactly what it says.
+  if (keys.length && params.get("b_method") === null) state.b.method = "";
   if (keys.length && !keys.some((k) => k.startsWith("b_"))) {
-    const plain = { ...state.a, ...PLAIN, method: "" };
-    if (state.a.method) [state.a, state.b] = [plain, { ...plain, method: state.a.method }];
-    else state.b = plain;
+    if (state.a.method) [state.a, state.b] = [{ ...state.a, method: "" }, { ...state.a }];
+    else state.b = { ...state.a, ...PLAIN, method: "" };
   }
 
   root.removeAttribute("aria-busy");

@@ -8,9 +8,6 @@ result stays finite: the largest products (batch x seq_len^2 x width x layers) s
 The ranges are physically meaningful, with room to grow: a batch of a million sequences, a context of
 a hundred million tokens, a petabyte per second of memory bandwidth, ten exa-ops per second of peak.
 
-`check_effect` holds what the calculator requires of a method's `effect` beyond the field types:
-`kb.schema` runs it on every entry and `calculator.effects.apply_effect` on every effect it applies.
-
     >>> LIMITS["batch"]
     (1, 1000000)
     >>> check_range("", "batch", 10**300)
@@ -23,7 +20,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["EFFECT_BITS", "LIMITS", "check_effect", "check_range", "show"]
+__all__ = ["LIMITS", "check_range", "show"]
 
 # name -> (lowest, highest), both allowed. Units: tokens, elements, bytes, bytes/s, ops/s.
 LIMITS: dict[str, tuple[float, float]] = {
@@ -59,12 +56,10 @@ LIMITS: dict[str, tuple[float, float]] = {
     "extra_ops": (0, 1_000),
     "n": (1, 1_024),
     "m": (1, 1_024),
+    "verify_tokens": (1, 1_024),
+    "draft_layers": (1, 100_000),
     "claim_value": (1e-6, 1e6),
 }
-
-EFFECT_BITS = (1, 2, 3, 4, 5, 6, 8, 16, 32)
-"""Bit widths of weights, activations and the KV cache (`calculator.spec.ALLOWED_BITS`)."""
-
 
 def show(value: object) -> str:
     """A value for a one-line message: a 300-digit integer is cut, not printed whole."""
@@ -95,43 +90,3 @@ def check_range(owner: str, name: str, value: object, key: str | None = None, in
         raise _error(f"{owner}{name} must be at most {hi:g}, got {show(value)}")
     if not finite or value < lo:
         raise _error(f"{owner}{name} must be at least {lo:g}, got {show(value)}")
-
-
-def check_effect(effect: dict) -> None:
-    """What the calculator needs of an effect beyond its field types; CalculatorError otherwise.
-
-    Run by `kb.schema` on every entry and by `apply_effect`, so one rule serves both paths."""
-    kind = effect.get("kind")
-    for key in ("experts", "top_k", "draft_length", "n", "m"):
-        if effect.get(key) is not None:
-            check_range("effect ", key, effect[key])
-    for key in ("tokens_per_step", "extra_ops"):
-        if effect.get(key) is not None:
-            check_range("effect ", key, effect[key], integer=False)
-    for part in ("weights", "activations", "kv_cache"):
-        fmt = effect.get(part) or {}
-        bits = fmt.get("bits", 16)
-        if bits not in EFFECT_BITS:
-            raise _error(f"effect {part}.bits must be one of {', '.join(map(str, EFFECT_BITS))}, got {show(bits)}")
-        if fmt.get("group_size") is not None:
-            check_range(f"effect {part}.", "group_size", fmt["group_size"])
-            if bits >= 16 and part != "activations":
-                raise _error(f"effect {part}.group_size needs {part}.bits below 16 "
-                             "(scales are only stored for quantized values)")
-    for key in ("weights_bits", "activations_bits"):
-        bits = effect.get(key)
-        if bits is not None and bits not in EFFECT_BITS:
-            raise _error(f"effect {key} must be one of {', '.join(map(str, EFFECT_BITS))}, got {show(bits)}")
-    if kind == "moe" and effect.get("top_k", 0) > effect.get("experts", 0):
-        raise _error(f"effect top_k ({effect.get('top_k')}) exceeds experts ({effect.get('experts')})")
-    if kind == "sparsity" and effect.get("pattern") == "n:m":
-        n, m = effect.get("n"), effect.get("m")
-        if n is None or m is None or n > m:
-            raise _error("effect pattern n:m needs n and m with n <= m")
-        if effect.get("sparsity") is not None and abs(effect["sparsity"] - (1 - n / m)) > 1e-6:
-            raise _error(f"effect sparsity {effect['sparsity']} contradicts pattern {n}:{m}, which removes "
-                         f"{1 - n / m:g} of the weights; make them agree")
-    if kind == "speculative" and effect.get("draft_model") is None and effect.get("draft_cost") is None:
-        raise _error("effect speculative decoding needs a draft_model or a draft_cost")
-    if kind == "distillation" and effect.get("student") is None and effect.get("params_kept") is None:
-        raise _error("effect distillation needs a student model or params_kept")

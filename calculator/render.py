@@ -8,7 +8,7 @@ from calculator.units import number, seconds, si
 __all__ = ["to_csv", "to_markdown", "to_table"]
 
 _CSV_COLUMNS = ("stage", "layer", "count", "ops", "bytes", "arithmetic_intensity",
-                "attainable_ops_per_s", "bound", "time_s", "format")
+                "attainable_ops_per_s", "bound", "time_s", "format", "value")
 
 
 def _quant(result: Result) -> str:
@@ -106,17 +106,29 @@ def to_table(result: Result) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _csv_value(value) -> str:
+    return "" if value is None else str(value).lower() if isinstance(value, bool) else repr(value)
+
+
 def to_csv(result: Result) -> str:
-    """One line per layer and stage (plus a `total` line per stage), raw numbers in SI units."""
+    """One line per layer and stage (plus a `total` line per stage), raw numbers in SI units; then the
+    footprint (stage `memory`) and the request summary (stage `generate`, when computed): one line per
+    quantity, its name in `layer` (the names of `--format json`) and its number in `value`."""
     out = [",".join(_CSV_COLUMNS)]
     for stage in result.stages.values():
         for row in stage.layers:
             out.append(",".join((stage.name, row.name, str(row.count), repr(row.ops), repr(row.bytes),
                                  repr(row.arithmetic_intensity), repr(row.attainable_ops_per_s),
-                                 row.bound, repr(row.time_s), row.format)))
+                                 row.bound, repr(row.time_s), row.format, "")))
         ai = stage.ops / stage.bytes if stage.bytes else float("inf")
         out.append(",".join((stage.name, "total", "", repr(stage.ops), repr(stage.bytes), repr(ai),
-                             "", "", repr(stage.time_s), "")))
+                             "", "", repr(stage.time_s), "", "")))
+    summaries = [("memory", result.memory.to_dict())]
+    if result.generate is not None:
+        summaries.append(("generate", result.generate.to_dict()))
+    blank = [""] * (len(_CSV_COLUMNS) - 3)
+    for name, values in summaries:
+        out += [",".join([name, key, *blank, _csv_value(value)]) for key, value in values.items()]
     return "\n".join(out) + "\n"
 
 

@@ -80,6 +80,12 @@ class Stage:
                 return row
         raise KeyError(f"stage {self.name} has no layer {name!r}")
 
+    def __repr__(self) -> str:
+        from calculator.units import seconds, si
+
+        return (f"<Stage {self.name}: {len(self.layers)} layers, {si(self.ops)}OPs, {si(self.bytes)}B, "
+                f"{seconds(self.time_s)}>")
+
     def to_dict(self) -> dict:
         total = {"ops": self.ops, "bytes": self.bytes, "time_s": self.time_s}
         total["arithmetic_intensity"] = self.ops / self.bytes if self.bytes else float("inf")
@@ -109,6 +115,13 @@ class Memory:
         if not self.capacity_bytes:
             return None
         return self.total_bytes <= self.capacity_bytes
+
+    def __repr__(self) -> str:
+        from calculator.units import si
+
+        fits = {True: "fits", False: "does not fit", None: "capacity unknown"}[self.fits]
+        return (f"<Memory: weights {si(self.weights_bytes)}B, KV cache {si(self.kv_cache_bytes)}B, activations "
+                f"{si(self.activations_bytes)}B, total {si(self.total_bytes)}B, {fits}>")
 
     def to_dict(self) -> dict:
         return {
@@ -203,6 +216,21 @@ class Result:
         self.generate = generate
         self.formats = formats
         self.notes = notes
+
+    def __repr__(self) -> str:
+        """A summary line per stage, then memory: what a notebook or the REPL shows."""
+        lines = [f"<Result {self.model.id} on {self.hardware.id}, batch {self.settings.batch}, "
+                 f"seq_len {self.settings.seq_len}, W{self.settings.w_bits}A{self.settings.a_bits}"
+                 f"KV{self.settings.kv_bits}"]
+        lines += [f"  {stage!r}" for stage in self.stages.values()]
+        lines.append(f"  {self.memory!r}>")
+        return "\n".join(lines)
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter shows the Markdown rendering: one table per stage, memory and the generate summary."""
+        from calculator.render import to_markdown
+
+        return to_markdown(self)
 
     @property
     def prefill(self) -> Stage | None:

@@ -101,7 +101,29 @@ def main(argv: list[str] | None = None) -> int:
     new.set_defaults(func=_new)
 
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        status = args.func(args)
+        sys.stdout.flush()
+    except BrokenPipeError:  # piped into `head`: stop quietly
+        _silence_stdout()
+        return 0
+    except OSError as exc:  # standard output on a full disk: one line, not a traceback
+        if exc.filename is not None:
+            raise
+        _silence_stdout()
+        print(f"kb: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    return status
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null so that the interpreter's last flush cannot fail again."""
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

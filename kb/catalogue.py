@@ -85,21 +85,31 @@ def model_ids(root: str | None = None) -> list[str]:
     return _ids(root, "models")
 
 
+def close_matches(wanted: str, known: list[str]) -> list[str]:
+    """Up to 3 ids like `wanted`: those that contain it (h100 -> nvidia-h100-pcie, nvidia-h100-sxm), then
+    difflib's closest (llama2-7b -> llama-2-7b)."""
+    import difflib
+
+    word = str(wanted).lower()
+    found = [k for k in known if word and word in k] if len(word) >= 2 else []
+    found += difflib.get_close_matches(word, known, n=3, cutoff=0.5)
+    return list(dict.fromkeys(found))[:3]
+
+
 def _read(root: str | None, folder: str, kind: str, wanted: str) -> tuple[dict, str]:
     path = os.path.join(root or ROOT, folder, f"{wanted}.yaml")
     if not isinstance(wanted, str) or not _ID.match(wanted) or not os.path.isfile(path):
-        import difflib
-
-        known = _ids(root, folder)
-        matches = difflib.get_close_matches(str(wanted).lower(), known, n=3, cutoff=0.5)
-        raise UnknownIdError(kind, str(wanted), matches)
+        raise UnknownIdError(kind, str(wanted), close_matches(wanted, _ids(root, folder)))
+    base = os.path.realpath(root or ROOT)
+    if os.path.commonpath([base, os.path.realpath(path)]) != base:
+        raise CatalogueError(f"{path}: refused: it is a link to a file outside {base}")
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         with open(path, encoding="utf-8") as handle:
-            data = yaml.load(handle, Loader=loader)  # noqa: S506 (a safe loader)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            data = yaml.load(handle.read(1 << 20), Loader=loader)  # noqa: S506 (a safe loader; 1 MiB at most)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as exc:
         raise CatalogueError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
     if not isinstance(data, dict):
         raise CatalogueError(f"{path}: expected a mapping of fields")
@@ -114,7 +124,7 @@ def model_from_dict(data: dict, where: str = "model") -> Model:
     fields = {key: data[key] for key in _MODEL_FIELDS if data.get(key) is not None}
     try:
         return Model(id=str(data.get("id", "")), name=str(data.get("name", "")), **fields)
-    except (CalculatorError, TypeError) as exc:
+    except (CalculatorError, TypeError, ValueError) as exc:
         raise CatalogueError(f"{where}: {exc}") from None
 
 
@@ -136,7 +146,7 @@ def hardware_from_dict(data: dict, where: str = "hardware") -> Hardware:
             interconnect_bandwidth=(link.get("bandwidth_gb_s") or 0) * 1e9,
             interconnect_name=str(link.get("name", "")),
         )
-    except (CalculatorError, TypeError, AttributeError) as exc:
+    except (CalculatorError, TypeError, AttributeError, ValueError, OverflowError) as exc:
         raise CatalogueError(f"{where}: {exc}") from None
 
 
@@ -153,18 +163,19 @@ def load_hardware(hardware_id: str, root: str | None = None) -> Hardware:
 
 
 def load_effect(method_id: str, root: str | None = None) -> dict:
-    """The `effect` mapping of method entry `method_id` (read without validation: `kb check` does that)."""
+    """The `effect` mapping of method entry `method_id`, validated first as `kb check` validates it
+    (CatalogueError with kb check's `path:line: field: message` when the entry is invalid)."""
     from pathlib import Path
 
     base = Path(root or ROOT) / "methods"
     found = sorted(base.rglob(f"{method_id}.yaml")) if _ID.match(str(method_id)) else []
     if not found:
-        import difflib
-
         ids = sorted(p.stem for p in base.rglob("*.yaml"))
-        raise UnknownIdError("method", str(method_id), difflib.get_close_matches(method_id, ids, n=3, cutoff=0.5))
-    data, path = _read(str(found[0].parent), "", "method", method_id)
-    effect = data.get("effect")
-    if not isinstance(effect, dict):
-        raise CatalogueError(f"{path}: no effect mapping")
-    return effect
+        raise UnknownIdError("method", str(method_id), close_matches(method_id, ids))
+    from kb.load import check_entry
+
+    entry, problems = check_entry(Path(root or ROOT).parent, found[0])
+    if problems or entry is None:
+        more = f" (and {len(problems) - 1} more; run python -m kb check)" if len(problems) > 1 else ""
+        raise CatalogueError(f"{problems[0] if problems else found[0]}{more}")
+    return entry.effect.model_dump(exclude_none=True)

@@ -156,6 +156,10 @@ def _message(err: dict[str, Any], model: type[BaseModel], loc: Loc) -> str:
     return msg[0].lower() + msg[1:] if msg else kind
 
 
+# bibtexparser logs raw parse warnings ("Parsing of `@article` block aborted ..."); our report says it in one line.
+logging.getLogger("bibtexparser").addHandler(logging.NullHandler())
+logging.getLogger("bibtexparser").propagate = False
+
 PLACEHOLDER = re.compile(r"\bTODO\b")
 SURVEY_MONTH = "2024-05"  # entries first published in this month or later are after the survey
 _BLOCK_WORDS = {"Preamble": "@preamble", "String": "@string", "ExplicitComment": "@comment",
@@ -168,6 +172,27 @@ def arxiv_of(url: str | None) -> str | None:
     """The arXiv id an arxiv.org abstract, PDF or HTML link names (version dropped), else None."""
     found = _ARXIV_LINK.match(url or "")
     return found.group(1) if found else None
+
+
+_REFERENCE: tuple | None = None
+
+
+def _reference() -> tuple:
+    """The model, device and settings on which every entry's effect is tried (built once)."""
+    global _REFERENCE
+    if _REFERENCE is None:
+        from calculator import FORMATS, Hardware, Model, Settings
+
+        _REFERENCE = (Model(id="reference", hidden_size=512, intermediate_size=1408, num_hidden_layers=1024,
+                            num_attention_heads=8, vocab_size=1000, max_position_embeddings=4096),
+                      Hardware(id="reference", memory_bandwidth=1e12, peak_ops={f: 1e14 for f in FORMATS},
+                               memory_bytes=1e12, interconnect_bandwidth=64e9),
+                      Settings(batch=1, seq_len=256, gen_len=8))
+    return _REFERENCE
+
+
+def _finite_positive(value: float) -> bool:
+    return isinstance(value, (int, float)) and 0 < value < float("inf")
 
 
 def _title_key(title: str) -> str:
@@ -222,10 +247,13 @@ class Loader:
 
     # -- helpers
     def rel(self, path: Path) -> str:
-        try:
-            return path.resolve().relative_to(self.kb.root.resolve()).as_posix()
-        except ValueError:
-            return path.as_posix()
+        """The repository-relative path; a symlink is named by where it stands, not where it points."""
+        for here, root in ((path.absolute(), self.kb.root.absolute()), (path.resolve(), self.kb.root.resolve())):
+            try:
+                return here.relative_to(root).as_posix()
+            except ValueError:
+                continue
+        return path.as_posix()
 
     def problem(self, path: Path, line: int, fld: str, message: str) -> None:
         # One problem, one output line: a contributor's key or value may hold line breaks.
@@ -381,6 +409,7 @@ class Loader:
         self.check_empty_facts(path, entry, lines)
         self.check_placeholders(path, data, lines)
         self.check_agreement(path, entry, lines)
+        self.check_effect_applies(path, entry, lines)
         self.check_bibtex(path, entry.bibtex, lines, needs_author=bool(entry.authors),
                           titles=[entry.title] + ([entry.published_as.title] if entry.published_as else []))
         self.kb.methods[entry.id] = entry
@@ -435,15 +464,35 @@ class Loader:
             self.problem(path, line_of(lines, ("links", "paper")), "links.paper",
                          f"links to arXiv {linked}, but arxiv is {entry.arxiv}; both must name the same paper")
 
+    def check_effect_applies(self, path: Path, entry: Method, lines: dict[Loc, int]) -> None:
+        """An entry that checks is an entry that analyses: the effect goes through the calculator itself, on a
+        reference model and device that have everything an effect may ask for (every compute format, a host
+        link; the draft or student is the reference model), so whatever the calculator refuses whatever the
+        model, kb check refuses with the calculator's own words. Effects that are analysed against named
+        catalogue models (`architecture`) are checked by the build's analysis."""
+        effect = entry.effect.model_dump(exclude_none=True)
+        if effect.get("kind") in ("none", "architecture"):
+            return
+        from calculator import CalculatorError
+        from calculator.effects import apply_effect
+
+        model, device, settings = _reference()
+        try:
+            out = apply_effect(model, device, settings, effect, draft=model, student=model,
+                               host_bandwidth=device.interconnect_bandwidth)
+            numbers = (out.decode_token_s, out.prefill.time_s, out.memory.total_bytes)
+            if not all(map(_finite_positive, numbers)):
+                raise CalculatorError(f"it gives a non-finite or zero time or memory ({numbers})")
+        except CalculatorError as exc:
+            self.problem(path, line_of(lines, ("effect",)), "effect", f"the calculator cannot apply it: {exc}")
+        except Exception as exc:  # noqa: BLE001 (a bug of the calculator's; reported here, not in the build)
+            self.problem(path, line_of(lines, ("effect",)), "effect",
+                         f"the calculator fails on it ({type(exc).__name__}: {exc}); please report this")
+
     def check_bibtex(self, path: Path, text: str, lines: dict[Loc, int], needs_author: bool = True,
                      titles: list[str] | None = None) -> None:
         line = line_of(lines, ("bibtex",))
-        quiet = logging.getLogger("bibtexparser")
-        level, quiet.disabled = quiet.disabled, True  # its parse warnings are raw noise; ours is one line
-        try:
-            library = bibtexparser.parse_string(text)
-        finally:
-            quiet.disabled = level
+        library = bibtexparser.parse_string(text)
         blocks = [b for b in library.blocks if not (isinstance(b, bibtexparser.model.ImplicitComment)
                                                     and not b.comment.strip())]
         if library.failed_blocks or len(library.entries) != 1 or len(blocks) != 1:

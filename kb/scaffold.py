@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
-from kb.schema import ID_PATTERN
-from kb.yamlsafe import parse, read_text
+import yaml
+
+from kb.schema import ID_PATTERN, RESERVED_IDS, _one_line
+from kb.load import SURVEY_MONTH
+from kb.yamlsafe import INVISIBLE, parse, read_text
 
 TEMPLATE = """\
 # yaml-language-server: $schema={schema}
@@ -15,8 +19,8 @@ id: {id}                      # equals the file name
 name: {name}                  # short display name
 title: "TODO: exact paper title"
 authors: [TODO First Author, TODO Second Author]   # in paper order
-year: 2025                    # year of the first public version
-date: 2025-01                 # YYYY-MM or YYYY-MM-DD of the first public version
+year: {year}                    # year of the first public version (today's until you fill it in)
+date: {date}              # YYYY-MM or YYYY-MM-DD of the first public version
 # venue: ICLR 2025            # only when confirmed
 # arxiv: "2501.00001"         # quoted
 links:
@@ -24,7 +28,7 @@ links:
   # code: https://github.com/...
 kind: method                  # method | hardware | software | tool
 category: {category}
-after_survey: true            # first published after the survey (May 2024 or later)
+after_survey: {after}            # first published after the survey (May 2024 or later): must agree with date
 tags: []
 summary: >
   TODO: in your own words, what the method does, why it saves time or memory, and what it costs.
@@ -37,7 +41,7 @@ bibtex: |
     title = {{TODO}},
     author = {{TODO}},
     journal = {{arXiv preprint arXiv:TODO}},
-    year = {{2025}}
+    year = {{{year}}}
   }}
 """
 
@@ -61,9 +65,25 @@ def _categories(root: Path) -> list[str]:
     return found
 
 
-def scaffold(root: Path, entry_id: str, category: str, name: str | None = None) -> Path:
-    if not re.match(ID_PATTERN, entry_id):
+def _yaml(value: object) -> str:
+    """One value as YAML writes it (quoted where needed): GPTQ #2, a: b, yes and 016 come back as written."""
+    text = yaml.safe_dump(value, allow_unicode=True, width=float("inf"), default_flow_style=True)
+    return text.removesuffix("\n...\n").rstrip("\n")
+
+
+def scaffold(root: Path, entry_id: str, category: str, name: str | None = None,
+             today: dt.date | None = None) -> Path:
+    if not re.fullmatch(ID_PATTERN, entry_id):
         raise ScaffoldError(f"id '{entry_id}' must be kebab-case (e.g. my-method-v2)")
+    if entry_id in RESERVED_IDS:
+        raise ScaffoldError(f"id '{entry_id}' is reserved: its page would replace the generated methods/{entry_id}.md")
+    if name is not None:
+        try:
+            _one_line(name)
+        except ValueError as exc:
+            raise ScaffoldError(f"--name {exc}") from None
+        if INVISIBLE.search(name) or not name.isprintable():
+            raise ScaffoldError("--name holds a control, bidi or zero-width character")
     leaves = _categories(root)
     if category not in leaves:
         import difflib
@@ -79,5 +99,8 @@ def scaffold(root: Path, entry_id: str, category: str, name: str | None = None) 
     path = folder / f"{entry_id}.yaml"
     folder.mkdir(parents=True, exist_ok=True)
     with path.open("x", encoding="utf-8") as handle:  # "x": fail rather than overwrite
-        handle.write(TEMPLATE.format(schema=schema, id=entry_id, name=name or entry_id, category=category))
+        today = today or dt.date.today()
+        handle.write(TEMPLATE.format(schema=schema, id=_yaml(entry_id), name=_yaml(name or entry_id),
+                                     category=_yaml(category), year=today.year, date=today.isoformat(),
+                                     after=str(today.isoformat()[:7] >= SURVEY_MONTH).lower()))
     return path.relative_to(root)

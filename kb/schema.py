@@ -159,6 +159,11 @@ class SparsityEffect(Strict):
     def _nm(self) -> "SparsityEffect":
         if self.pattern == "n:m" and (self.n is None or self.m is None or self.n > self.m):
             raise ValueError("pattern n:m needs n and m with n <= m")
+        if self.pattern == "n:m" and abs(self.sparsity - (1 - self.n / self.m)) > 1e-6:
+            raise ValueError(f"sparsity {self.sparsity} contradicts pattern {self.n}:{self.m}, which removes "
+                             f"{1 - self.n / self.m:g} of the weights; make sparsity and n, m agree")
+        if self.pattern != "n:m" and (self.n is not None or self.m is not None):
+            raise ValueError(f"n and m describe an n:m pattern, not pattern {self.pattern}; remove them")
         return self
 
 

@@ -68,7 +68,7 @@ def test_csv_has_a_line_per_layer(capsys):
     status, out, _ = cli(capsys, *BASE, "--stage", "decode", "--format", "csv", "--no-flash-attention")
     lines = out.strip().splitlines()
     assert status == 0 and lines[0].startswith("stage,layer,count,ops,bytes")
-    assert len(lines) == 1 + 16 + 1
+    assert len(lines) == 1 + 16 + 1 + 6  # header, layers, total, then the memory footprint's six quantities
 
 
 def test_unfused_attention_is_an_explicit_option(capsys):

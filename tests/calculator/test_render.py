@@ -40,7 +40,7 @@ def test_markdown_escapes_names():
 def test_table_and_csv_render():
     res = analyze(EVIL, HW, Settings(seq_len=16, gen_len=4, flash_attention=False))
     assert "lm_head" in to_table(res)
-    assert to_csv(res).count("\n") == 1 + 2 * (16 + 1)
+    assert to_csv(res).count("\n") == 1 + 2 * (16 + 1) + 6 + 11  # + memory and generate summaries
 
 
 def test_units():

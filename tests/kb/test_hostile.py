@@ -63,8 +63,9 @@ def _write_hostile_kb(root: Path) -> None:
         published_as={"title": NAME, "venue": HOSTILE, "authors": [HOSTILE],
                       "source": "https://example.invalid/published?a=1&b=2"},
         unconfirmed={"date": BLOCK_START + HOSTILE},
-        bibtex="@article{toy2099hostile,\n  title = {" + HOSTILE.replace("{", "(").replace("}", ")")
-        + "},\n  author = {Example, Ada},\n  year = {2099}\n}\n")
+        # The record's title must match `title` (kb check refuses another paper's title); the payloads ride in `note`.
+        bibtex="@article{toy2099hostile,\n  title = {" + TITLE + "},\n  note = {"
+        + HOSTILE.replace("{", "(").replace("}", ")") + "},\n  author = {Example, Ada},\n  year = {2099}\n}\n")
     del data["date"]
     data["effect"]["basis"] = HOSTILE
     claim = data["claims"][0]
@@ -345,7 +346,7 @@ def test_kb_check_prints_path_line_for_each_bad_file_and_no_traceback(toy):
                      f"{prefix}/empty.yaml:1: (file): file is empty",
                      f"{prefix}/a-list.yaml:1: (file): expected a mapping of fields, found a list",
                      f"{prefix}/huge.yaml:1: (file): file is ",
-                     f"{prefix}/bad-date.yaml:2: (file): '2023-02-30' is not a valid date"):
+                     f"{prefix}/bad-date.yaml:2: date: '2023-02-30' is not a valid date"):
         assert any(line.startswith(expected) for line in out), (expected, out)
     assert out == sorted(out)
 

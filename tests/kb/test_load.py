@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -38,6 +40,28 @@ CASES = {
     "unconfirmed-with-value.yaml": (12, "unconfirmed.venue", "venue has a value"),
     "bibtex-names-unconfirmed-authors.yaml": (12, "bibtex", "names authors that the entry leaves unconfirmed"),
     "venue-and-published-as.yaml": (6, "venue", "leave venue empty"),
+    # issue 20: hostile input, each class refused at its cause
+    "huge-claim-setting.yaml": (8, "claims.0.setting.seq_len", "must be at most 1e+08, found 1000000000...(301 digits)"),
+    "huge-claim-value.yaml": (8, "claims.0.value", "must be at most 1e+06, found 1e+300"),
+    "huge-group-size.yaml": (10, "effect.weights.group_size", "must be at most 1e+06"),
+    "binary-tag.yaml": (7, "venue", "the tag tag:yaml.org,2002:binary is not allowed"),
+    "index.yaml": (1, "id", "'index' is reserved: its page would replace the generated methods/index.md"),
+    "bibtex-preamble.yaml": (11, "bibtex", "and nothing else (found: @preamble)"),
+    "sexagesimal.yaml": (7, "survey_section", "'33:40' would be read as the number 2020 (YAML 1.1 reads it in "
+                                              "base 60); quote it"),
+    "octal.yaml": (5, "year", "'04063' would be read as the number 2099 (YAML 1.1 reads it in base 8); quote it"),
+    "year-date.yaml": (5, "year", "2098 disagrees with date 2099-01"),
+    "after-survey-date.yaml": (6, "after_survey", "is false, but date 2099-01 is after the survey"),
+    "nm-sparsity.yaml": (10, "effect.sparsity", "sparsity 0.3 contradicts pattern 2:4"),
+    "arxiv-link.yaml": (8, "links.paper", "links to arXiv 9902.00003, but arxiv is 9902.00002"),
+    "calculator-rejects.yaml": (10, "effect", "the calculator cannot apply it: w_bits must be one of"),
+    "bidi-name.yaml": (2, "name", "invisible character U+202E"),
+    "zero-width-title.yaml": (3, "title", "invisible character U+200B"),
+    # issue 19.7: no traps for a contributor
+    "scaffold-untouched.yaml": (5, "title", "'TODO: exact paper title' is a placeholder of `kb new`"),
+    "bibtex-title.yaml": (11, "bibtex", "record title 'Another Paper Altogether' differs from title 'A Test Case'"),
+    "duplicate-tags.yaml": (7, "tags", "tag toy is listed twice"),
+    "invalid-date.yaml": (7, "date", "'2099-02-30' is not a valid date"),
 }
 
 
@@ -61,12 +85,13 @@ def test_broken_entry_is_reported_with_file_line_and_field(toy, name):
 
 def test_every_fixture_file_has_a_case():
     on_disk = {p.name for p in INVALID.glob("*.yaml")}
-    assert on_disk == set(CASES) | {"duplicate-arxiv.yaml", "duplicate-bibtex-key.yaml"}
+    assert on_disk == set(CASES) | {"duplicate-arxiv.yaml", "duplicate-bibtex-key.yaml", "duplicate-by-link.yaml"}
 
 
 @pytest.mark.parametrize("name, field, words", [
     ("duplicate-arxiv.yaml", "arxiv", "arXiv id 9901.00001 is already used by"),
     ("duplicate-bibtex-key.yaml", "bibtex", "key 'example2099toyquant' is already used by"),
+    ("duplicate-by-link.yaml", "arxiv", "(links.paper): one paper, one entry"),  # named by a link, not an id
 ])
 def test_duplicates_name_both_files(toy, name, field, words):
     shutil.copy(INVALID / name, toy / LEAF / name)
@@ -112,3 +137,73 @@ def test_bad_catalogue_entries_are_reported(toy):
     hw.write_text(hw.read_text().replace("memory_bandwidth_gb_s: 1000", "memory_bandwidth_gb_s: 0"))
     problems = load(toy).problems
     assert any(p.path == "kb/hardware/toy-gpu.yaml" and p.field == "memory_bandwidth_gb_s" for p in problems)
+
+
+# --- issue 20 and 19.7, cases that need more than one fixture file ---------------------------------------
+
+def test_a_symlink_to_a_file_outside_the_repository_is_refused_unread(toy, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:SECRET-FIRST-BYTES\n")
+    (toy / LEAF / "linked.yaml").symlink_to(secret)
+    problems = [p for p in load(toy).problems if "linked" in p.path]
+    assert [(p.path, p.field) for p in problems] == [((LEAF / "linked.yaml").as_posix(), "(file)")]
+    assert "outside the repository" in problems[0].message
+    assert all("SECRET" not in str(p) for p in load(toy).problems)
+
+
+def test_a_symlink_to_a_device_is_refused_without_reading_forever(toy):
+    (toy / LEAF / "zero.yaml").symlink_to("/dev/zero")
+    problems = [p for p in load(toy).problems if p.path.endswith("zero.yaml")]
+    assert problems and "outside the repository" in problems[0].message
+
+
+def test_a_broken_bibtex_record_gets_one_clean_message(toy):
+    shutil.copy(INVALID / "bad-bibtex.yaml", toy / LEAF / "bad-bibtex.yaml")
+    res = subprocess.run([sys.executable, "-m", "kb", "check", "--root", str(toy)], capture_output=True, text=True)
+    assert res.returncode == 1
+    assert "Parsing of" not in res.stdout + res.stderr and "aborted" not in res.stdout + res.stderr
+    assert res.stdout.splitlines() == [
+        "kb/methods/toy-branch/toy-leaf/bad-bibtex.yaml:10: bibtex: must hold exactly one well-formed BibTeX record "
+        "(@type{key, field = {...}, ...})"]
+
+
+def test_bibtex_title_may_differ_in_braces_case_and_tex_math(toy):
+    entry = toy / LEAF / "toy-method.yaml"
+    entry.write_text(entry.read_text().replace("title = {ToyQuant: A Method That Exists Only in Tests}",
+                                               "title = {{ToyQuant}: a method that exists only in tests}"))
+    assert load(toy).problems == []
+
+
+@pytest.mark.parametrize("name", ["GPTQ #2", "a: b", "yes", "016", "x'y\"z", "[list]", "{map}", "- dash", "@at"])
+def test_kb_new_writes_any_name_as_given(toy, name):
+    import datetime as dt
+
+    from kb.scaffold import scaffold
+    from kb.yamlsafe import parse, read_text
+
+    path = toy / scaffold(toy, "fresh-entry", "toy-branch/toy-leaf", name, today=dt.date(2026, 12, 2))
+    data, _ = parse(read_text(path))
+    assert data["name"] == name
+    assert (data["year"], str(data["date"]), data["after_survey"]) == (2026, "2026-12-02", True)
+
+
+@pytest.mark.parametrize("name", ["two\nlines", "x\u202ey", "<b>bold</b>"])
+def test_kb_new_refuses_a_name_that_kb_check_would_refuse(toy, name):
+    from kb.scaffold import ScaffoldError, scaffold
+
+    with pytest.raises(ScaffoldError):
+        scaffold(toy, "fresh-entry", "toy-branch/toy-leaf", name)
+
+
+def test_kb_new_refuses_a_reserved_id(toy):
+    res = subprocess.run([sys.executable, "-m", "kb", "new", "index", "--category", "toy-branch/toy-leaf",
+                          "--root", str(toy)], capture_output=True, text=True)
+    assert res.returncode == 2 and "reserved" in res.stderr and not (toy / LEAF / "index.yaml").exists()
+
+
+def test_an_untouched_scaffold_fails_with_every_placeholder_named(toy):
+    from kb.scaffold import scaffold
+
+    path = scaffold(toy, "fresh-entry", "toy-branch/toy-leaf", "Fresh")
+    fields = {p.field for p in load(toy).problems if p.path == path.as_posix()}
+    assert {"title", "authors.0", "links.paper", "summary", "effect.reason", "bibtex"} <= fields

@@ -258,27 +258,26 @@ def _listing(args) -> str:
     from kb.catalogue import CatalogueError, hardware_ids, load_hardware, load_model, model_ids
     from calculator.units import si
 
+    def model_line(m) -> str:
+        context = f", context {m.max_position_embeddings}" if m.max_position_embeddings else ""
+        return (f"{m.name}: {m.architecture}, {si(m.parameters)} parameters, {m.num_hidden_layers} layers, "
+                f"hidden {m.hidden_size}{context}")
+
+    def hardware_line(hw) -> str:
+        peaks = ", ".join(f"{fmt} {si(ops)}OPS" for fmt, ops in hw.peak_ops)
+        memory = f", {si(hw.memory_bytes)}B" if hw.memory_bytes else ""
+        return f"{hw.name}: {si(hw.memory_bandwidth)}B/s{memory}; {peaks}"
+
     lines = []
-    if args.list_models:
-        for model_id in model_ids(args.catalogue):
+    for wanted, ids, load, describe in ((args.list_models, model_ids, load_model, model_line),
+                                        (args.list_hardware, hardware_ids, load_hardware, hardware_line)):
+        if not wanted:
+            continue
+        for entry_id in ids(args.catalogue):
             try:
-                m = load_model(model_id, args.catalogue)
+                lines.append(f"{entry_id}  {describe(load(entry_id, args.catalogue))}")
             except CatalogueError as exc:
-                lines.append(f"{model_id}  (cannot be read: {exc})")
-                continue
-            context = f", context {m.max_position_embeddings}" if m.max_position_embeddings else ""
-            lines.append(f"{model_id}  {m.name}: {m.architecture}, {si(m.parameters)} parameters, "
-                         f"{m.num_hidden_layers} layers, hidden {m.hidden_size}{context}")
-    if args.list_hardware:
-        for hw_id in hardware_ids(args.catalogue):
-            try:
-                hw = load_hardware(hw_id, args.catalogue)
-            except CatalogueError as exc:
-                lines.append(f"{hw_id}  (cannot be read: {exc})")
-                continue
-            peaks = ", ".join(f"{fmt} {si(ops)}OPS" for fmt, ops in hw.peak_ops)
-            memory = f", {si(hw.memory_bytes)}B" if hw.memory_bytes else ""
-            lines.append(f"{hw_id}  {hw.name}: {si(hw.memory_bandwidth)}B/s{memory}; {peaks}")
+                lines.append(f"{entry_id}  (cannot be read: {exc})")
     return "".join(line + "\n" for line in lines)
 
 

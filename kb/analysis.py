@@ -160,23 +160,26 @@ class Request:
         self.max_batch = None if not capacity else _largest_batch(peaks, capacity)
 
 
+def compared_runs(cat: Catalogue, method: Method, model: str, hardware: str):
+    """What a method is held against, as two functions Settings -> Outcome and their model ids:
+    (baseline run, method run, baseline model, method model). The baseline is the plain run of `model`
+    (unfused for a fused-attention entry); an architecture is its own model against the one it names."""
+    effect = method.effect.model_dump(exclude_none=True)
+    if effect["kind"] == "architecture":
+        return (lambda s: cat.baseline(effect["baseline"], hardware, s, effect.get("baseline_changes")),
+                lambda s: cat.baseline(effect["model"], hardware, s, effect.get("model_changes")),
+                effect["baseline"], effect["model"])
+    return (lambda s: cat.baseline(model, hardware, baseline_settings(s, effect)),
+            lambda s: cat.run(method, model, hardware, s), model, model)
+
+
 def scenario_rows(cat: Catalogue, method: Method, sc) -> list[dict]:
     """Two rows (prefill, decode) of one scenario: the baseline against the method, or the architecture's model
     against the one it is compared with. A side that does not fit its device gets no time."""
-    effect = method.effect.model_dump(exclude_none=True)
     settings = Settings(batch=sc.batch, seq_len=sc.seq_len, gen_len=sc.gen_len, tp=sc.tp)
     capacity = cat.hardware[sc.hardware].memory_bytes
-    if effect["kind"] == "architecture":
-        base_model, model = effect["baseline"], effect["model"]
-        base = Request(lambda s: cat.baseline(base_model, sc.hardware, s, effect.get("baseline_changes")),
-                       settings, capacity)
-        out = Request(lambda s: cat.baseline(model, sc.hardware, s, effect.get("model_changes")), settings, capacity)
-    else:
-        base_model = model = sc.model
-        b_settings = baseline_settings(settings, effect)
-        base = Request(lambda s: cat.baseline(sc.model, sc.hardware, baseline_settings(s, effect)), b_settings,
-                       capacity)
-        out = Request(lambda s: cat.run(method, sc.model, sc.hardware, s), settings, capacity)
+    base_run, out_run, base_model, model = compared_runs(cat, method, sc.model, sc.hardware)
+    base, out = Request(base_run, settings, capacity), Request(out_run, settings, capacity)
     rows = []
     for stage, b_time, m_time in (("prefill", base.ttft_s, out.ttft_s), ("decode", base.tpot_s, out.tpot_s)):
         b_stage, m_stage = getattr(base, stage), getattr(out, stage)
@@ -277,14 +280,13 @@ def predicted(cat: Catalogue, method: Method, claim: Claim) -> tuple[float | Non
     if effect["kind"] == "architecture" and s.model != effect["model"]:
         return None, f"the claim's model {s.model} is not the architecture's catalogue model {effect['model']}"
 
+    base_run, out_run, _, _ = compared_runs(cat, method, s.model, s.hardware)
+
     def base(context: int) -> Outcome:
-        at = replace(settings, seq_len=context)
-        if effect["kind"] == "architecture":
-            return cat.baseline(effect["baseline"], s.hardware, at, effect.get("baseline_changes"))
-        return cat.baseline(s.model, s.hardware, baseline_settings(at, effect))
+        return base_run(replace(settings, seq_len=context))
 
     def out(context: int) -> Outcome:
-        return cat.run(method, s.model, s.hardware, replace(settings, seq_len=context))
+        return out_run(replace(settings, seq_len=context))
 
     try:
         prompt = settings.seq_len
@@ -351,14 +353,9 @@ def _plot(cat: Catalogue, method: Method, sc) -> str:
 
     effect = method.effect.model_dump(exclude_none=True)
     settings = Settings(batch=sc.batch, seq_len=sc.seq_len, gen_len=sc.gen_len, tp=sc.tp)
-    if effect["kind"] == "architecture":
-        base = cat.baseline(effect["baseline"], sc.hardware, settings, effect.get("baseline_changes"))
-        out = cat.baseline(effect["model"], sc.hardware, settings, effect.get("model_changes"))
-        model = cat.model(effect["model"], effect.get("model_changes"))
-    else:
-        base = cat.baseline(sc.model, sc.hardware, baseline_settings(settings, effect))
-        out = cat.run(method, sc.model, sc.hardware, settings)
-        model = cat.models[sc.model]
+    base_run, out_run, _, model_id = compared_runs(cat, method, sc.model, sc.hardware)
+    base, out = base_run(settings), out_run(settings)
+    model = cat.model(model_id, effect.get("model_changes") if effect["kind"] == "architecture" else None)
     hardware = cat.hardware[sc.hardware]
     stages = {"baseline": _renamed(base.decode, "baseline"), "method": _renamed(out.decode, "method")}
     formats = {f"baseline_{r[0]}": r[6] for r in base.decode.layers if r[6] in hardware.peaks}

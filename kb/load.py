@@ -332,11 +332,7 @@ class Loader:
         """kb/scenarios.yaml (optional): every id it names must exist, each scenario and category once."""
         if not path.exists():
             return
-        read = self.read(path)
-        if read is None:
-            return
-        data, lines = read
-        sc = self.validate(path, Scenarios, data, lines)
+        sc, lines = self.read_valid(path, Scenarios)
         if sc is None:
             return
         ids = set()
@@ -364,13 +360,17 @@ class Loader:
                 seen.add(cat)
         self.kb.scenarios = sc
 
-    def load_catalogue(self, path: Path, model: type[Hardware] | type[ModelArch],
-                       into: dict[str, Any]) -> None:
+    def read_valid(self, path: Path, model: type[BaseModel]) -> tuple[Any, dict[Loc, int]]:
+        """The file read and validated against `model`, with its line map; (None, {}) after a problem."""
         read = self.read(path)
         if read is None:
-            return
+            return None, {}
         data, lines = read
-        entry = self.validate(path, model, data, lines)
+        return self.validate(path, model, data, lines), lines
+
+    def load_catalogue(self, path: Path, model: type[Hardware] | type[ModelArch],
+                       into: dict[str, Any]) -> None:
+        entry, lines = self.read_valid(path, model)
         if entry is None:
             return
         self.check_id(path, entry.id, lines)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 
 from calculator.spec import ALLOWED_BITS, CalculatorError, Settings
+from calculator.limits import show
 
 FORMATS_OUT = ("table", "json", "csv", "markdown", "svg")
 CONFIG_MAX_BYTES = 1 << 20  # a Hugging Face config.json is a few kilobytes
@@ -24,6 +26,8 @@ class _UsageError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, no usage block
+        # argparse quotes the offending value whole ("invalid int value: '999...'" for 5,000 digits): cut it.
+        message = re.sub(r"'([^']{60})[^']{4,}'", r"'\1...'", " ".join(message.split()))
         raise _UsageError(message)
 
 
@@ -93,7 +97,7 @@ def _read_config(path: str):
         keys = [key for key, _ in pairs]
         twice = next((key for key in keys if keys.count(key) > 1), None)
         if twice is not None:  # json keeps the last of two equal keys silently; the YAML loader refuses them
-            raise CalculatorError(f"{path}: duplicate key {twice!r}")
+            raise CalculatorError(f"{path}: duplicate key {show(twice)}")
         return dict(pairs)
 
     try:

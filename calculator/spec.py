@@ -307,7 +307,7 @@ class Settings:
             value = getattr(self, field)
             if isinstance(value, bool) or value not in ALLOWED_BITS:
                 allowed = ", ".join(map(str, ALLOWED_BITS))
-                raise CalculatorError(f"{field} must be one of {allowed}, got {value!r}")
+                raise CalculatorError(f"{field} must be one of {allowed}, got {show(value)}")
         for field, bits_field in (("group_size", "w_bits"), ("kv_group_size", "kv_bits")):
             value = getattr(self, field)
             if value is None:

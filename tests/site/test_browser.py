@@ -675,3 +675,47 @@ def test_a_checked_claim_opens_the_calculator_in_its_own_setting(page, base_url,
         for key in ("model", "hardware", "batch", "seq_len", "gen_len"):
             assert page.input_value(f"{form} [name={key}]") == want[prefix + key], (config, key)
         assert page.input_value(f"{form} [name=method]") == method, config
+
+
+@pytest.mark.parametrize("query, said", [
+    ("sort=__proto__", "sort=__proto__"),
+    ("sort=hasOwnProperty", "sort=hasOwnProperty"),
+    ("sort=valueOf&order=sideways", "order=sideways"),
+    ("category=compresion", "category=compresion"),
+    ("bits=13&year_min=soon", "year_min=soon, bits=13"),
+])
+def test_explorer_says_what_it_ignored_from_the_address(page, base_url, query, said):
+    """An unknown sort key or filter value is named in a note and the table still works (no crash, no
+    silent "all methods" that looks like a real answer)."""
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    _open_explorer(page, base_url + "explorer/?" + query)
+    note = page.locator('#kb-explorer [data-role="ignored"]')
+    assert note.is_visible()
+    assert said in note.inner_text()
+    assert len(_rows(page)) == len(KB.methods)
+    assert not errors
+
+
+def test_explorer_shows_no_ignored_note_for_a_valid_address(page, base_url):
+    _open_explorer(page, base_url + "explorer/?category=compression&sort=year&order=asc")
+    assert page.locator('#kb-explorer [data-role="ignored"]').is_hidden()
+
+
+def test_a_batch_beyond_the_range_is_refused_and_never_written_into_the_address(page, base_url):
+    """Typing 1e21 gives Python's range message instead of numbers, the address keeps no value the page
+    would refuse on reload, and an address with an out-of-range batch is named in the notes."""
+    _open_calculator(page, base_url + "calculator/")
+    a = 'section[data-config="a"] '
+    page.fill(a + '[name="batch"]', "1e21")
+    error = page.locator(a + '[data-role="error"]')
+    assert error.inner_text() == "batch must be at most 1e+06, got 1e+21"
+    assert page.locator(a + "[data-output]").count() == 0
+    page.wait_for_timeout(400)  # the address is written after a short debounce
+    assert "batch=1e" not in page.url
+    page.reload()
+    page.wait_for_selector(a + '[data-output="memory.total_bytes"]')
+    assert page.locator('[data-role="url-notes"]').count() == 0
+    _open_calculator(page, base_url + "calculator/?batch=1000001&b_seq_len=100000001")
+    notes = page.locator('[data-role="url-notes"]').inner_text()
+    assert "ignored batch=1000001" in notes and "ignored b_seq_len=100000001" in notes

@@ -222,3 +222,29 @@ def test_help_wanted_lists_every_gap_with_a_link_to_its_entry(built_site):
     assert _section_links(html, "Entries without a venue") == no_venue
     nav = (built_site / "index.html").read_text()
     assert 'href="gaps/"' in nav
+
+
+# C0 controls except tab, newline and carriage return; DEL; C1 controls; bidi overrides and isolates;
+# zero-width characters other than the joiner pair emoji need. As characters, or escaped inside JSON.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u202a-\u202e\u2066-\u2069\ufeff]")
+_JSON_CONTROL = re.compile(r"\\u(?:00[01][0-9a-fA-F]|007[fF]|00[89][0-9a-fA-F]|200[bB]|202[a-eA-E]|206[6-9]|[fF][eE][fF][fF])")
+_TEXT_SUFFIXES = {".html", ".json", ".xml", ".js", ".css", ".bib", ".txt", ".svg", ".csv", ".md"}
+
+
+def test_no_file_in_the_built_site_holds_a_control_character(built_site):
+    """Whatever an entry smuggles in (a !!binary tag, an escape in a quoted string), no published file
+    carries a control, bidi-override or zero-width character, neither raw nor JSON-escaped."""
+    checked, found = 0, []
+    for path in sorted(built_site.rglob("*")):
+        if not path.is_file() or path.suffix not in _TEXT_SUFFIXES:
+            continue
+        if path.relative_to(built_site).parts[:2] in (("assets", "javascripts"), ("assets", "stylesheets")):
+            continue  # Material's own minified bundles, not built from our content
+        text = path.read_text(encoding="utf-8")
+        checked += 1
+        for pattern in (_CONTROL, _JSON_CONTROL) if path.suffix == ".json" else (_CONTROL,):
+            hit = pattern.search(text)
+            if hit:
+                found.append(f"{path.relative_to(built_site)}: {hit.group()!r} at {hit.start()}")
+    assert checked > 800, checked  # every method page and the data files were read
+    assert not found, found[:10]

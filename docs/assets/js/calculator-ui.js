@@ -9,6 +9,7 @@
 import { rooflineSvg } from "./chart.js";
 import { SITE_ROOT, bytesText, debounce, esc, loadData, number, seconds, si, writeQuery } from "./common.js";
 import { applyEffect, effectSettings, hostBandwidthFromCatalogue, tokensPerStep } from "./effects.js";
+import { checkSettingRanges, inRange } from "./limits.js";
 import {
   ALLOWED_BITS, DEFAULT_SETTINGS, STAGES, analyze, hardwareFromCatalogue, makeSettings, modelFromCatalogue,
 } from "./roofline.js";
@@ -155,14 +156,14 @@ function readState(params, cfg, known, notes) {
     } else if (kind === "group") {
       const n = parseInt10(raw);
       if (raw === "" || raw === "none") state[key] = null;
-      else if (n > 0) state[key] = n;
+      else if (n > 0 && inRange(key, n)) state[key] = n;
       else bad();
     } else if (kind === "bits") {
       const n = parseInt10(raw);
       if (ALLOWED_BITS.includes(n)) state[key] = n; else bad();
     } else {
       const n = parseInt10(raw);
-      if (n > 0) state[key] = n; else bad();
+      if (n > 0 && inRange(key, n)) state[key] = n; else bad();
     }
   }
   return state;
@@ -176,6 +177,8 @@ function writeState(params, cfg, state) {
     else if (value === null || value === undefined) text = kind === "group" ? "none" : "";
     else text = String(value);
     if (key === "method" && !text) continue;
+    // Only what readState accepts back goes into the address (the page shows its error for the rest).
+    if ((kind === "int" || kind === "group") && value !== null && !(value > 0 && inRange(key, value))) continue;
     params.set(cfg.prefix + key, text);
   }
 }
@@ -371,6 +374,7 @@ function evaluate(state, known) {
   if (!(fields.w_bits < 16)) own.group_size = fields.group_size = null;
   if (!(fields.kv_bits < 16)) own.kv_group_size = fields.kv_group_size = null;
   try {
+    checkSettingRanges(own);
     const settings = makeSettings(own);
     const model = known.models.get(state.model), hardware = known.devices.get(state.hardware);
     let result;

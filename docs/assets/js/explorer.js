@@ -258,6 +258,7 @@ function start(root, data, stillHere) {
     + `<div class="kbc-field kbc-check"><input type="checkbox" id="kbx-code" name="code" value="1">`
     + `<label for="kbx-code">has code</label></div>`
     + "</form>"
+    + `<p class="kbx-ignored" data-role="ignored" role="status" hidden></p>`
     + `<div class="kbc-toolbar"><p class="kbx-count" data-role="count" aria-live="polite"></p>`
     + `<button type="button" class="md-button" data-action="bibtex">BibTeX</button>`
     + `<button type="button" class="md-button" data-action="csv">CSV</button>`
@@ -279,15 +280,30 @@ function start(root, data, stillHere) {
   const filters = {};
   let [sortKey, sortDir] = DEFAULT_SORT;
   const params = new URLSearchParams(location.search);
+  const ignored = [];  // what the address asked for that the table cannot show: said, never dropped silently
   for (const key of FILTER_KEYS) {
     const value = params.get(key);
     const el = form.elements.namedItem(key);
     if (value === null || !el) continue;
     if (el.type === "checkbox") el.checked = value === "1";
     else el.value = value;
+    // A select given a value it has no option for, or a number field given text, falls back to "any".
+    const kept = el.type === "checkbox" ? ["", "0", "1"].includes(value) : el.value === value;
+    if (!kept) ignored.push(`${key}=${value}`);
   }
-  if (SORTERS[params.get("sort")]) sortKey = params.get("sort");
-  if (params.get("order") === "asc" || params.get("order") === "desc") sortDir = params.get("order");
+  const sortParam = params.get("sort");
+  if (sortParam !== null) {  // own keys only: "__proto__" or "valueOf" name no column
+    if (Object.hasOwn(SORTERS, sortParam)) sortKey = sortParam;
+    else ignored.push(`sort=${sortParam}`);
+  }
+  const orderParam = params.get("order");
+  if (orderParam === "asc" || orderParam === "desc") sortDir = orderParam;
+  else if (orderParam !== null) ignored.push(`order=${orderParam}`);
+  const note = root.querySelector('[data-role="ignored"]');
+  if (ignored.length) {
+    note.textContent = `Ignored from the address (no such value here): ${ignored.join(", ")}.`;
+    note.hidden = false;
+  }
 
   let shown = items;
 

@@ -28,6 +28,24 @@ _kb: KB | None = None
 _analyses: dict = {}
 
 
+def _one_line(hook):
+    """A bug of ours must not reach a contributor as a traceback: it becomes one line that says so."""
+    import functools
+
+    @functools.wraps(hook)
+    def run(*args, **kwargs):
+        try:
+            return hook(*args, **kwargs)
+        except PluginError:
+            raise
+        except Exception as exc:  # noqa: BLE001 (anything else is a bug: name it, in one line)
+            first = (str(exc).splitlines() or [""])[0][:200]
+            raise PluginError(f"internal error in the site build ({type(exc).__name__}: {first}); "
+                              "please report it") from None
+    return run
+
+
+@_one_line
 def on_config(config):
     global _kb, _analyses
     _kb = load(Path(config.config_file_path).parent)
@@ -51,6 +69,7 @@ def _expand(item):
     return item
 
 
+@_one_line
 def on_page_markdown(markdown: str, page, config, files):
     # Search ranking of pages whose front matter is not ours to write (kb.search_meta).
     meta = search_meta(page.file.src_uri)
@@ -62,6 +81,7 @@ def on_page_markdown(markdown: str, page, config, files):
     return markdown
 
 
+@_one_line
 def on_files(files: Files, config) -> Files:
     pages = render_site(_kb, [analysis_section(_analyses)], roofline_column(_analyses),
                         glance_items(_kb, _analyses))

@@ -248,3 +248,18 @@ def test_no_file_in_the_built_site_holds_a_control_character(built_site):
                 found.append(f"{path.relative_to(built_site)}: {hit.group()!r} at {hit.start()}")
     assert checked > 800, checked  # every method page and the data files were read
     assert not found, found[:10]
+
+
+def test_a_bug_in_a_build_hook_is_one_line_not_a_traceback():
+    """Whatever goes wrong inside a hook (here: a page object without a file), the contributor reads one
+    line that says it is our bug; a PluginError with its own report passes through unchanged."""
+    from mkdocs.exceptions import PluginError
+
+    from hooks import kb_pages
+
+    try:
+        kb_pages.on_page_markdown("text", page=object(), config={}, files=[])
+    except PluginError as exc:
+        message = str(exc)
+    assert message.startswith("internal error in the site build (AttributeError: ")
+    assert message.endswith("please report it") and "\n" not in message

@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
 
-.PHONY: serve build check test bench schema vectors clean
+.PHONY: serve build check test bench schema vectors calibrate clean
 
 $(VENV_STAMP): pyproject.toml
 	python3 -m venv .venv
@@ -11,7 +11,7 @@ $(VENV_STAMP): pyproject.toml
 	touch $(VENV_STAMP)
 
 serve: $(VENV_STAMP)
-	$(PY) -m mkdocs serve --dev-addr 127.0.0.1:8000
+	$(PY) -m mkdocs serve --dirty --no-strict --dev-addr 127.0.0.1:8000
 
 build: $(VENV_STAMP)
 	$(PY) -m mkdocs build --strict --site-dir site
@@ -26,6 +26,11 @@ test: $(VENV_STAMP)
 	$(PY) -m kb check
 	$(PY) -m pytest -q
 	@if [ -d tests/js ]; then node --test tests/js/; fi
+
+# Refit the expected-time model to kb/measured/*.csv: calculator/calibration.json, docs/accuracy.md tables,
+# docs/assets/accuracy/*.svg (deterministic, a few seconds).
+calibrate: $(VENV_STAMP)
+	$(PY) -m calculator.calibrate
 
 vectors: $(VENV_STAMP)
 	$(PY) tools/make_vectors.py

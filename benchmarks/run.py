@@ -11,7 +11,8 @@ it is met. Figures are medians of several runs (the 5,000-entry build: one run).
    run: load, analyze_kb, render_site, ...) and by difference with a build of the same pages written by
    `python -m kb render` without hooks;
 5. builds of synthetic KBs of 1,000 and 5,000 entries (benchmarks/synthetic.py) with the real hooks;
-6. the live calculator's recompute time in Chromium (benchmarks/bench_browser.py).
+6. the live calculator's recompute time in Chromium (benchmarks/bench_browser.py);
+7. the preview loop of `make serve`: a rebuild after a save, valid or not (benchmarks/bench_preview.py).
 Where the scaling budget is missed, the build of the real KB is profiled (cProfile) and a what-if build
 with Material's `navigation.prune` is timed, to name the cause. `--quick` runs each thing once and skips
 the 5,000-entry build.
@@ -33,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import bench_browser, bench_site  # noqa: E402
+from benchmarks import bench_browser, bench_preview, bench_site  # noqa: E402
 from benchmarks.synthetic import make_project  # noqa: E402
 
 BUDGETS = {
@@ -42,6 +43,7 @@ BUDGETS = {
     "hooks_share": 0.30,
     "build_5000_s": 180.0,
     "recompute_ms": 5.0,
+    "preview_rebuild_s": 10.0,
 }
 LINEAR_EXPONENT = 1.15  # time ~ entries^k; k above this is not linear growth
 SIZES = (1000, 5000)
@@ -115,6 +117,9 @@ def main() -> int:
             "direct_cpu": round(hooks["cpu_s"] / full["cpu_s"], 3),
             "by_difference_cpu": round((full["cpu_s"] - bare["cpu_s"]) / full["cpu_s"], 3),
         }
+
+        # 7: the preview loop: a save under `make serve` (mkdocs serve --dirty)
+        report["preview"] = bench_preview.measure(n_real)
 
         # 6: the live calculator, on the site just built
         from kb.catalogue import load_model
@@ -192,6 +197,15 @@ def print_table(r: dict) -> None:
          _verdict(r["hooks_share"]["direct_cpu"] < BUDGETS["hooks_share"])),
         ("  build with hooks minus build without, share (CPU)", f"{r['hooks_share']['by_difference_cpu']:.1%}",
          "", "(hooks + MkDocs work on the content they add)"),
+    ]
+    pv = r["preview"]
+    rows += [
+        ("make serve: first build (s)", f"{pv['preview_full_build_s']:.1f}", "", ""),
+        ("  rebuild after saving one entry (s)", f"{pv['preview_edit_rebuild_s']:.1f}",
+         f"< {BUDGETS['preview_rebuild_s']:g}", _verdict(pv["preview_edit_rebuild_s"] < BUDGETS["preview_rebuild_s"])),
+        ("  rebuild after an invalid save, report shown in the page (s)", f"{pv['preview_invalid_rebuild_s']:.1f}",
+         f"< {BUDGETS['preview_rebuild_s']:g}",
+         _verdict(pv["preview_report_in_page"] and pv["preview_invalid_rebuild_s"] < BUDGETS["preview_rebuild_s"])),
     ]
     for p in r["scaling"]:
         if p.get("real"):

@@ -6,6 +6,7 @@ with the same `path:line: field: message` report as `python -m kb check`.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
@@ -20,10 +21,12 @@ from kb.feed import FEED_PATH, atom_feed, recent_list
 from kb.glance import glance_items
 from kb.search import search_meta
 from kb.load import KB, format_problems, load
+from kb import preview
 from kb.render import METHODS_INDEX, nav_tree, render_site
 
 RECENT_MARKER = "<!-- kb:recently-added -->"
 
+log = logging.getLogger("mkdocs.hooks.kb_pages")
 _kb: KB | None = None
 _analyses: dict = {}
 
@@ -45,17 +48,33 @@ def _one_line(hook):
     return run
 
 
+def on_startup(command, dirty):
+    preview.set_command(command)  # `serve` keeps state between rebuilds and shows problems in the page
+
+
 @_one_line
 def on_config(config):
     global _kb, _analyses
-    _kb = load(Path(config.config_file_path).parent)
-    if _kb.problems:
-        raise PluginError(f"the knowledge base has {len(_kb.problems)} problem(s):\n"
-                          + format_problems(_kb.problems))
-    try:
-        _analyses = analyze_kb(_kb)  # once per build: every page reads from it
-    except (CalculatorError, CatalogueError) as exc:  # kb check should have refused the input: say so, in one line
-        raise PluginError(f"the roofline analysis failed on valid-looking data: {exc}") from None
+    root = Path(config.config_file_path).parent
+    kb = load(root)
+    good = None
+    if kb.problems:
+        report = format_problems(kb.problems)
+        if not preview.serving():
+            raise PluginError(f"the knowledge base has {len(kb.problems)} problem(s):\n" + report)
+        log.error("the knowledge base has %d problem(s); the preview shows them at the top of the entry's "
+                  "page and of the methods overview:\n%s", len(kb.problems), report)
+        good = preview.fall_back(report)
+    if good:
+        _kb, _analyses = good
+    else:
+        _kb = kb
+        try:  # once per build: every page reads from it (while serving, only changed entries)
+            _analyses = preview.cached_analyses(kb, root, analyze_kb, analyze_kb)
+        except (CalculatorError, CatalogueError) as exc:  # kb check should have refused the input: one line
+            raise PluginError(f"the roofline analysis failed on valid-looking data: {exc}") from None
+        if not kb.problems:
+            preview.remember_good(_kb, _analyses)
     config.nav = [_expand(item) for item in config.nav or []]
     return config
 
@@ -87,11 +106,12 @@ def on_files(files: Files, config) -> Files:
                         glance_items(_kb, _analyses))
     pages["claims.md"] = claims_page(_kb, _analyses)
     for path, content in pages.items():
-        file = File.generated(config, path, content=content)
+        source = None
         if path.startswith("methods/") and path != METHODS_INDEX:
-            method_id = path.removeprefix("methods/").removesuffix(".md")
-            # The edit button opens the YAML file, which lives outside docs/.
-            file.edit_uri = "../" + _kb.source_of(method_id)
+            source = _kb.source_of(path.removeprefix("methods/").removesuffix(".md"))
+        file = preview.page_file(config, path, content + preview.problems_marker(path, source), File.generated)
+        if source:
+            file.edit_uri = "../" + source  # the edit button opens the YAML file, which lives outside docs/
         files.append(file)
     for path, content in (("references.bib", references_bib(_kb)), ("data/methods.json", methods_json(_kb, analysis_records(_analyses))),
                           ("data/catalogue.json", catalogue_json(_kb)),
@@ -100,3 +120,7 @@ def on_files(files: Files, config) -> Files:
                           (FEED_PATH, atom_feed(_kb, config.site_url or "https://localhost/"))):
         files.append(File.generated(config, path, content=content))
     return files
+
+
+def on_post_page(output: str, page, config) -> str:
+    return preview.banner(output)  # while serving an edit that does not check: its report, at the top

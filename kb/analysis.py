@@ -10,7 +10,7 @@ import calculator
 from calculator import CalculatorError, Settings
 from calculator.effects import Outcome, apply_effect, baseline, baseline_settings
 from kb.load import KB
-from kb.schema import Claim, Method
+from kb.schema import OUTSIDE_ROOFLINE, Claim, Method
 
 # A claim within this factor of the roofline prediction counts as consistent with it.
 TOLERANCE = 1.10
@@ -205,15 +205,24 @@ CLAIM_DEFAULTS = {"batch": 1, "seq_len": 2048, "gen_len": 128}
 
 def claim_settings(claim: Claim) -> Settings:
     s = claim.setting
-    return Settings(**{k: getattr(s, k) or v for k, v in CLAIM_DEFAULTS.items()})
+    return Settings(**{k: getattr(s, k) or v for k, v in CLAIM_DEFAULTS.items()}, tp=s.tp or 1)
+
+
+def _assumed(claim: Claim, key: str) -> bool:
+    """Whether a setting value is ours, not the paper's: unset (a default) or listed in `assumed`."""
+    s = claim.setting
+    return getattr(s, key) is None or key in (s.assumed or [])
 
 
 def checked_setting(claim: Claim) -> str:
     """The setting a claim is checked in, in words; values the paper does not state are marked assumed."""
     s, settings = claim.setting, claim_settings(claim)
-    words = [f"{s.model} on {s.hardware}"]
+    mark = {k: " (assumed)" if _assumed(claim, k) else "" for k in ("model", "hardware", "batch", "seq_len",
+                                                                       "gen_len", "tp")}
+    devices = f"{settings.tp}× {s.hardware}" if settings.tp > 1 else s.hardware
+    words = [f"{s.model}{mark['model']} on {devices}{mark['hardware']}"]
     for key, label in (("batch", "batch {}"), ("seq_len", "context {}"), ("gen_len", "{} generated")):
-        words.append(label.format(getattr(settings, key)) + ("" if getattr(s, key) else " (assumed)"))
+        words.append(label.format(getattr(settings, key)) + mark[key])
     return ", ".join(words)
 
 
@@ -274,7 +283,7 @@ def predicted(cat: Catalogue, method: Method, claim: Claim) -> tuple[float | Non
     if claim.metric == "kernel_speedup":
         return None, "a kernel speedup depends on the baseline kernel's efficiency, not on the roofline"
     if not s.model or not s.hardware:
-        return None, "the setting names no catalogue model and hardware"
+        return None, NO_IDS
     settings = claim_settings(claim)
     effect = method.effect.model_dump(exclude_none=True)
     if effect["kind"] == "architecture" and s.model != effect["model"]:
@@ -292,6 +301,10 @@ def predicted(cat: Catalogue, method: Method, claim: Claim) -> tuple[float | Non
         prompt = settings.seq_len
         if claim.metric == "memory_reduction":
             end = prompt + settings.gen_len - 1
+            if claim.memory_of == "weights":
+                return base(prompt).memory.weights_bytes / out(prompt).memory.weights_bytes, ""
+            if claim.memory_of == "kv_cache":
+                return base(end).memory.kv_cache_bytes / out(end).memory.kv_cache_bytes, ""
             return _end_memory(base(prompt), base(end)) / _end_memory(out(prompt), out(end)), ""
         if claim.metric == "prefill_speedup":
             return base(prompt).prefill.time_s / out(prompt).prefill.time_s, ""
@@ -311,17 +324,46 @@ def verdict(claimed: float, bound: float | None) -> str:
     return "consistent" if claimed <= bound * TOLERANCE else "above the roofline bound"
 
 
+# A claim with neither catalogue ids nor an outside_roofline reason: data still to fill in.
+NO_IDS = "no catalogue model and device filled in yet for this claim's setting"
+
+# Short keys of the reasons a claim gets no verdict (the claims page counts them): the entry's
+# outside_roofline vocabulary, then the ones the analysis finds itself.
+COMPUTED_REASONS = {
+    "kernel-only": "a kernel speedup depends on the baseline kernel's efficiency, not on the roofline",
+    "effect-none": "effect kind none",
+    "other-model": "the claim's model is not the architecture's catalogue model",
+    "calculator-error": "the calculator cannot run this setting",
+    "ids-missing": NO_IDS,
+}
+
+
+def claim_check(cat: Catalogue, method: Method, claim: Claim) -> dict:
+    """One claim held against the roofline: the bound, the verdict, or the reason there is none."""
+    outside = claim.outside_roofline
+    if outside is not None:
+        value, reason = None, outside.reason
+        why = OUTSIDE_ROOFLINE[reason] + (f": {outside.explanation}" if outside.explanation else "")
+    elif method.effect.kind == "none":
+        value, reason, why = None, "effect-none", f"effect kind none: {method.effect.reason}"
+    else:
+        value, why = predicted(cat, method, claim)
+        reason = None
+        if value is None:
+            reason = ("kernel-only" if claim.metric == "kernel_speedup" else "ids-missing" if why == NO_IDS
+                      else "other-model" if why.startswith("the claim's model") else "calculator-error")
+    checked = value is not None
+    above = checked and verdict(claim.value, value) == "above the roofline bound"
+    return {"metric": claim.metric, "claimed": claim.value, "predicted": value,
+            "verdict": verdict(claim.value, value), "why": why or None, "reason": reason,
+            "source": claim.source, "explanation": claim.explanation if above else None,
+            "setting": checked_setting(claim) if checked else None,
+            "calculator_query": calculator_query(method, claim) if checked else None}
+
+
 def analyze_method(cat: Catalogue, kb: KB, method: Method) -> Analysis:
     result = Analysis()
-    for claim in method.claims:
-        value, why = (None, f"effect kind none: {method.effect.reason}") if method.effect.kind == "none" \
-            else predicted(cat, method, claim)
-        checked = value is not None
-        result.claims.append({"metric": claim.metric, "claimed": claim.value, "predicted": value,
-                              "verdict": verdict(claim.value, value), "why": why or None,
-                              "source": claim.source,
-                              "setting": checked_setting(claim) if checked else None,
-                              "calculator_query": calculator_query(method, claim) if checked else None})
+    result.claims = [claim_check(cat, method, claim) for claim in method.claims]
     if method.effect.kind == "none":
         result.reason = method.effect.reason
         return result
@@ -371,10 +413,12 @@ def _renamed(stage, name: str):
     return Stage(name, rows, stage.ops, stage.bytes, stage.time_s, stage.interconnect_bytes)
 
 
-def analyze_kb(kb: KB) -> dict[str, Analysis]:
-    """Every method's analysis; baselines are shared across methods (computed once per scenario)."""
+def analyze_kb(kb: KB, only: list[str] | None = None) -> dict[str, Analysis]:
+    """Every method's analysis (or those of the ids in `only`); baselines are shared across methods
+    (computed once per scenario)."""
     cat = Catalogue(kb)
-    return {method_id: analyze_method(cat, kb, method) for method_id, method in kb.methods.items()}
+    ids = kb.methods if only is None else only
+    return {method_id: analyze_method(cat, kb, kb.methods[method_id]) for method_id in ids}
 
 
 VERSION = calculator.__version__

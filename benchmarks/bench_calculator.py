@@ -12,6 +12,8 @@ Figures (budgets from issue 3, measured, not asserted):
 - cli_cold_start_s: wall time of `python -m calculator --model llama-2-7b --hardware nvidia-a6000`
   in a fresh interpreter (best and median of several runs); budget 0.3 s. python_startup_s: the same
   for `python -c pass`, the floor any command pays.
+- analyze_all_deepseek_v3_us: one analysis (prefill + decode + memory + generate) of DeepSeek-V3 (read
+  from tests/calculator/fixtures/hf/deepseek-v3/config.json) on the same device, tp 8; budget 100 us.
 The catalogue is kb/ when it holds both ids, else the test fixtures.
 """
 
@@ -30,10 +32,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, REPO)
 
-from calculator import Settings, __version__, analyze  # noqa: E402
+from calculator import Hardware, Settings, __version__, analyze  # noqa: E402
 from kb.catalogue import ROOT, hardware_ids, load_hardware, load_model, model_ids  # noqa: E402
 
 BUDGET_ANALYZE_US = 30.0
+BUDGET_DEEPSEEK_US = 100.0  # issue 14: DeepSeek-V3 (latent attention, 3 dense + 58 MoE layers), prefill + decode
 BUDGET_COLD_START_S = 0.3
 SWEEP_BATCHES = [2 ** i for i in range(9)]          # 1 .. 256
 SWEEP_CONTEXTS = [2 ** i for i in range(7, 16)]     # 128 .. 32768
@@ -102,6 +105,15 @@ def main() -> None:
     report["analyze_all_w4_flash_tp2_us"] = round(_per_call_us(lambda: analyze(model, hardware, flash),
                                                                number, repeat)[0], 2)
     report["analyze_all_breakdown_us"] = _breakdown(model, hardware, number, repeat)
+    from calculator.hf import model_from_hf_config
+
+    with open(os.path.join(REPO, "tests", "calculator", "fixtures", "hf", "deepseek-v3", "config.json")) as handle:
+        deepseek = model_from_hf_config(json.load(handle), "deepseek-v3")
+    wide = Hardware(id="bench-8", memory_bandwidth=hardware.memory_bandwidth, peak_ops=dict(hardware.peak_ops),
+                    interconnect_bandwidth=hardware.interconnect_bandwidth or 600e9)
+    tp8 = Settings(seq_len=2048, tp=8)
+    report["analyze_all_deepseek_v3_us"] = round(_per_call_us(lambda: analyze(deepseek, wide, tp8),
+                                                               number, repeat)[0], 2)
     grid = [Settings(batch=b, seq_len=s) for b in SWEEP_BATCHES for s in SWEEP_CONTEXTS]
 
     def sweep() -> None:
@@ -134,9 +146,11 @@ def main() -> None:
     report["python_startup_s_median"] = round(statistics.median(bare), 4)
     report["cli_cold_start_s"] = round(min(walls), 4)
     report["cli_cold_start_s_median"] = round(statistics.median(walls), 4)
-    report["budgets"] = {"analyze_all_us": BUDGET_ANALYZE_US, "cli_cold_start_s": BUDGET_COLD_START_S}
+    report["budgets"] = {"analyze_all_us": BUDGET_ANALYZE_US, "cli_cold_start_s": BUDGET_COLD_START_S,
+                         "analyze_all_deepseek_v3_us": BUDGET_DEEPSEEK_US}
     report["within_budget"] = {
         "analyze_all_us": report["analyze_all_us"] < BUDGET_ANALYZE_US,
+        "analyze_all_deepseek_v3_us": report["analyze_all_deepseek_v3_us"] < BUDGET_DEEPSEEK_US,
         "cli_cold_start_s": report["cli_cold_start_s"] < BUDGET_COLD_START_S,
     }
     json.dump(report, sys.stdout, indent=2)

@@ -12,7 +12,9 @@ it is met. Figures are medians of several runs (the 5,000-entry build: one run).
    `python -m kb render` without hooks;
 5. builds of synthetic KBs of 1,000 and 5,000 entries (benchmarks/synthetic.py) with the real hooks;
 6. the live calculator's recompute time in Chromium (benchmarks/bench_browser.py);
-7. the preview loop of `make serve`: a rebuild after a save, valid or not (benchmarks/bench_preview.py).
+7. the preview loop of `make serve`: a rebuild after a save, valid or not (benchmarks/bench_preview.py);
+8. page weights, gzipped, of the site just built (benchmarks/bench_weight.py): a method page's HTML+CSS+JS and
+   the search index against their budgets, the calculator's and explorer's with their data.
 Where the scaling budget is missed, the build of the real KB is profiled (cProfile) and a what-if build
 with Material's `navigation.prune` is timed, to name the cause. `--quick` runs each thing once and skips
 the 5,000-entry build.
@@ -34,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import bench_browser, bench_preview, bench_site  # noqa: E402
+from benchmarks import bench_browser, bench_preview, bench_site, bench_weight  # noqa: E402
 from benchmarks.synthetic import make_project  # noqa: E402
 
 BUDGETS = {
@@ -111,6 +113,7 @@ def main() -> int:
         bare_project = bench_site.no_hooks_project(tmp)
         bare = bench_site.median_build(bare_project, tmp / "site-no-hooks", runs, strict=False)
         report["site_build"] = full
+        report["page_weight"] = bench_weight.measure(tmp / "site")  # 8: what a reader downloads (gzipped)
         report["site_build_no_hooks"] = bare
         report["hooks_share"] = {
             "direct_wall": round(hooks["total"] / full["wall_s"], 3),
@@ -197,6 +200,17 @@ def print_table(r: dict) -> None:
          _verdict(r["hooks_share"]["direct_cpu"] < BUDGETS["hooks_share"])),
         ("  build with hooks minus build without, share (CPU)", f"{r['hooks_share']['by_difference_cpu']:.1%}",
          "", "(hooks + MkDocs work on the content they add)"),
+    ]
+    pw, pb = r["page_weight"], bench_weight.BUDGETS_KB
+    rows += [
+        ("method page HTML+CSS+JS, gzipped (KB)", f"{pw['method_page']['total_kb']}",
+         f"<= {pb['method_page_kb']:g}", _verdict(pw["method_page"]["total_kb"] <= pb["method_page_kb"])),
+        ("search index, gzipped (KB)", f"{pw['search_index_kb']}", f"<= {pb['search_index_kb']:g}",
+         _verdict(pw["search_index_kb"] is not None and pw["search_index_kb"] <= pb["search_index_kb"])),
+        ("  calculator page + its data, gzipped (KB)",
+         f"{pw['calculator']['total_kb']} + {pw['calculator']['data_kb']}", "", ""),
+        ("  explorer page + its data, gzipped (KB)", f"{pw['explorer']['total_kb']} + {pw['explorer']['data_kb']}", "", ""),
+        ("  data/methods.json, on demand only, gzipped (KB)", f"{pw['methods_json_kb']}", "", ""),
     ]
     pv = r["preview"]
     rows += [

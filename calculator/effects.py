@@ -27,6 +27,8 @@ knowledge-base entry (`{"kind": "quantization", "weights": {"bits": 4}, ...}`). 
 - operator_fusion: flash attention (its baseline, `baseline_settings`, is the unfused form); fused
   element-wise rows move no DRAM bytes.
 - offloading: `offloaded` x weight bytes cross the host link each decode step (added to the step time).
+- serving (PagedAttention, SARATHI-Serve, DistServe, ...): not a change to one run; refused here with the
+  --stage serve options that carry it (`refuse_serving`); kb.analysis compares it with calculator.serving.compare.
 """
 
 from __future__ import annotations
@@ -39,11 +41,12 @@ from calculator.result import Layer, Memory, Stage
 from calculator.spec import CalculatorError, Hardware, Model, Settings
 
 __all__ = ["EFFECT_KINDS", "Outcome", "apply_effect", "baseline", "expected_tokens_per_step", "refuse_architecture",
+           "refuse_serving",
            "baseline_settings", "tokens_per_step"]
 
 EFFECT_KINDS = ("quantization", "sparsity", "low_rank", "distillation", "early_exit", "contextual_sparsity",
                 "architecture", "speculative", "parallel_decoding", "kv_compression", "operator_fusion", "offloading",
-                "data_format", "none")
+                "data_format", "serving", "none")
 LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "router")
 MLP = ("gate_proj", "up_proj", "down_proj", "mlp_act")
 HEADS = ("q_proj", "k_proj", "v_proj", "o_proj", "qk_matmul", "softmax", "sv_matmul", "attention")
@@ -202,6 +205,20 @@ def refuse_architecture(model: Model, effect: dict) -> None:
                               f"{model.id}: analyse --model {own}; its page compares it with {effect.get('baseline')}")
 
 
+def refuse_serving(effect: dict) -> None:
+    """A serving effect (PagedAttention, SARATHI-Serve, DistServe, ...) changes what a loaded server holds or
+    schedules, not one forward pass: it is analysed by calculator.serving.compare (--stage serve), never applied
+    to a single run. The message names the --stage serve options that carry its parameters."""
+    opts = []
+    for key, flag in (("allocator", "--allocator"), ("block_size", "--block-size"), ("max_seq_len", "--max-seq-len"),
+                      ("token_budget", "--token-budget"), ("ttft_limit_s", "--ttft"), ("tpot_limit_s", "--tpot")):
+        value = effect.get(key)
+        if value is not None:
+            opts.append(f"{flag} {value}" if isinstance(value, str) else f"{flag} {value:.4g}")
+    raise CalculatorError("effect kind serving changes what a loaded server holds or schedules, not one forward "
+                          "pass: analyse it with --stage serve" + (" " + " ".join(opts) if opts else ""))
+
+
 def _step_with_tokens(model: Model, hardware: Hardware, settings: Settings, tokens: int) -> Stage:
     """One target forward pass over `tokens` new tokens per sequence against a context of seq_len."""
     plan = _plan(model, hardware, settings)
@@ -224,12 +241,17 @@ def baseline(model: Model, hardware: Hardware, settings: Settings) -> Outcome:
 def apply_effect(model: Model, hardware: Hardware, settings: Settings, effect: dict, *,
                  draft: Model | None = None, student: Model | None = None,
                  host_bandwidth: float | None = None) -> Outcome:
-    """The run with a method's effect applied (see the module docstring for each kind's formula)."""
+    """The run with a method's effect applied (see the module docstring for each kind's formula).
+    `host_bandwidth` (offloading) defaults to the device's `host_link_bandwidth`."""
     kind = effect.get("kind")
+    if host_bandwidth is None:
+        host_bandwidth = hardware.host_link_bandwidth or None
     settings = replace(settings, stage="all")
     bw = float(hardware.memory_bandwidth)
     if kind == "none":
         raise CalculatorError(f"effect kind none cannot be modelled: {effect.get('reason', '')}")
+    if kind == "serving":
+        refuse_serving(effect)
     if kind == "quantization":
         fmt = {}
         for key, prefix in (("weights", "w"), ("activations", "a"), ("kv_cache", "kv")):

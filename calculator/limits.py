@@ -48,6 +48,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "peak_ops": (1e6, 1e19),
     "memory_bytes": (1e6, 1e15),
     "interconnect_bandwidth": (1e6, 1e15),
+    "host_link_bandwidth": (1e6, 1e15),
     # a method's effect (kb/methods) and a paper's claim
     "experts": (1, 100_000),
     "top_k": (1, 100_000),

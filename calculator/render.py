@@ -64,6 +64,21 @@ def _generate_lines(result: Result) -> list[str]:
     ]
 
 
+def _expected_lines(result: Result) -> list[str]:
+    """The expected times (calculator.expected) beside the bounds: one line."""
+    from calculator.expected import expected_summary
+
+    ex = expected_summary(result)
+    kind = f"calibrated, {ex['device_class']}" if ex["calibrated"] else "uncalibrated: equals the bound"
+    parts = [f"{name} {seconds(t)} (bound {seconds(result.stages[name].time_s)})" for name, t in ex["stages"].items()]
+    gen = ex.get("generate")
+    if gen is not None:
+        parts.append(f"generate: TTFT {seconds(gen['ttft_s'])}, time per output token "
+                     f"{seconds(gen['time_per_output_token_s'])}, end-to-end {seconds(gen['e2e_latency_s'])}, "
+                     f"{number(gen['tokens_per_s'])} tokens/s")
+    return [f"expected ({kind}; see docs/accuracy.md): " + "; ".join(parts)]
+
+
 def _cells(row) -> list[str]:
     return [
         row.name,
@@ -102,6 +117,7 @@ def to_table(result: Result) -> str:
     lines.append("")
     lines += _memory_lines(result)
     lines += _generate_lines(result)
+    lines += _expected_lines(result)
     lines += [f"note: {note}" for note in result.notes]
     return "\n".join(lines) + "\n"
 
@@ -149,6 +165,6 @@ def to_markdown(result: Result) -> str:
         for r in _stage_rows(stage):
             lines.append("| " + " | ".join(_md(cell) for cell in r) + " |")
         lines.append("")
-    lines += ["- " + _md(line) for line in _memory_lines(result) + _generate_lines(result)]
+    lines += ["- " + _md(line) for line in _memory_lines(result) + _generate_lines(result) + _expected_lines(result)]
     lines += ["- note: " + _md(note) for note in result.notes]
     return "\n".join(lines) + "\n"

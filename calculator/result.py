@@ -254,5 +254,8 @@ class Result:
         }
         if self.generate is not None:
             out["generate"] = self.generate.to_dict()
+        from calculator.expected import annotate
+
+        annotate(self, out)  # expected_time_s beside time_s (calculator/expected.py)
         out["notes"] = list(self.notes)
         return out

@@ -96,6 +96,26 @@ class Model:
     qkv_bias: bool | None = None
     o_bias: bool | None = None
     mlp_bias: bool | None = None
+    # Architecture as data (calculator.recipe): every field below defaults to "absent".
+    sliding_window: int = 0
+    layer_types: tuple | None = None
+    attention_sinks: bool = False
+    qk_norm: bool = False
+    q_lora_rank: int = 0
+    kv_lora_rank: int = 0
+    qk_nope_head_dim: int = 0
+    qk_rope_head_dim: int = 0
+    v_head_dim: int = 0
+    moe_intermediate_size: int = 0
+    num_shared_experts: int = 0
+    shared_expert_intermediate_size: int = 0
+    dense_layers: tuple = ()
+    linear_num_key_heads: int = 0
+    linear_num_value_heads: int = 0
+    linear_key_head_dim: int = 0
+    linear_value_head_dim: int = 0
+    linear_conv_kernel_dim: int = 0
+    recipe: tuple = field(init=False, repr=False, compare=False, default=())
 
     def __post_init__(self) -> None:
         where = f"model {self.id}: " if self.id else "model: "
@@ -138,9 +158,16 @@ class Model:
                     f"num_local_experts ({self.num_local_experts})"
                 )
         elif self.num_local_experts or self.num_experts_per_tok:
-            raise CalculatorError(
-                f"{where}experts are only modelled for architecture mixtral, not {self.architecture}"
-            )
+            if self.architecture == "opt":
+                raise CalculatorError(f"{where}experts are not modelled for architecture opt")
+            _positive_int(where, "num_local_experts", self.num_local_experts)
+            _positive_int(where, "num_experts_per_tok", self.num_experts_per_tok)
+            if self.num_experts_per_tok > self.num_local_experts:
+                raise CalculatorError(
+                    f"{where}num_experts_per_tok ({self.num_experts_per_tok}) exceeds "
+                    f"num_local_experts ({self.num_local_experts})"
+                )
+        self._check_recipe(where)
         opt = self.architecture == "opt"
         if self.qkv_bias is None:
             set_(self, "qkv_bias", opt or self.architecture == "qwen2")
@@ -150,6 +177,68 @@ class Model:
             set_(self, "mlp_bias", opt)
         if not self.name:
             set_(self, "name", self.id)
+        from calculator.recipe import recipe
+
+        set_(self, "recipe", recipe(self))
+
+    def _check_recipe(self, where: str) -> None:
+        """The architecture-as-data fields: each a non-negative integer in range, consistent."""
+        set_ = object.__setattr__
+        for name, key in (("sliding_window", "seq_len"), ("q_lora_rank", "hidden_size"),
+                          ("kv_lora_rank", "hidden_size"), ("qk_nope_head_dim", "head_dim"),
+                          ("qk_rope_head_dim", "head_dim"), ("v_head_dim", "head_dim"),
+                          ("moe_intermediate_size", "intermediate_size"),
+                          ("num_shared_experts", "num_local_experts"),
+                          ("shared_expert_intermediate_size", "intermediate_size"),
+                          ("linear_num_key_heads", "num_attention_heads"),
+                          ("linear_num_value_heads", "num_attention_heads"), ("linear_key_head_dim", "head_dim"),
+                          ("linear_value_head_dim", "head_dim"), ("linear_conv_kernel_dim", "head_dim")):
+            value = getattr(self, name)
+            if value:
+                _positive_int(where, name, value)
+                check_range(where, name, value, key)
+            elif value is not None and value != 0 or isinstance(value, bool):
+                raise CalculatorError(f"{where}{name} must be a positive integer, got {show(value)}")
+            else:
+                set_(self, name, 0)
+        for name in ("attention_sinks", "qk_norm"):
+            if not isinstance(getattr(self, name), bool):
+                raise CalculatorError(f"{where}{name} must be true or false, got {show(getattr(self, name))}")
+        if self.kv_lora_rank:
+            for name in ("qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"):
+                if not getattr(self, name):
+                    raise CalculatorError(f"{where}latent attention (kv_lora_rank) needs {name}")
+        elif self.q_lora_rank:
+            raise CalculatorError(f"{where}q_lora_rank needs kv_lora_rank (latent attention)")
+        expert_fields = ("moe_intermediate_size", "num_shared_experts", "shared_expert_intermediate_size")
+        if not self.num_local_experts and (any(getattr(self, n) for n in expert_fields) or self.dense_layers):
+            raise CalculatorError(f"{where}expert fields need num_local_experts")
+        if self.shared_expert_intermediate_size and not self.num_shared_experts:
+            raise CalculatorError(f"{where}shared_expert_intermediate_size needs num_shared_experts")
+        linear = ("linear_num_key_heads", "linear_num_value_heads", "linear_key_head_dim", "linear_value_head_dim",
+                  "linear_conv_kernel_dim")
+        if any(getattr(self, n) for n in linear) and not all(getattr(self, n) for n in linear):
+            raise CalculatorError(f"{where}linear attention needs all of {', '.join(linear)}")
+        if self.linear_num_value_heads % (self.linear_num_key_heads or 1):
+            raise CalculatorError(f"{where}linear_num_value_heads ({self.linear_num_value_heads}) must be a multiple "
+                                  f"of linear_num_key_heads ({self.linear_num_key_heads})")
+        layers = self.num_hidden_layers
+        if self.layer_types is not None:
+            types = tuple(self.layer_types)
+            if len(types) != layers or any(t not in ("full", "window", "linear") for t in types):
+                raise CalculatorError(f"{where}layer_types must list 'full', 'window' or 'linear' for each of the "
+                                      f"{layers} layers")
+            if "window" in types and not self.sliding_window:
+                raise CalculatorError(f"{where}window layers need sliding_window")
+            if "linear" in types and not self.linear_num_value_heads:
+                raise CalculatorError(f"{where}linear layers need linear_num_value_heads and the other linear_ fields")
+            set_(self, "layer_types", types)
+        elif self.linear_num_value_heads:
+            raise CalculatorError(f"{where}linear attention fields need layer_types naming the linear layers")
+        dense = tuple(self.dense_layers)
+        if any(isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < layers for i in dense):
+            raise CalculatorError(f"{where}dense_layers must be layer indices from 0 to {layers - 1}")
+        set_(self, "dense_layers", tuple(sorted(set(dense))))
 
     @property
     def gated_mlp(self) -> bool:
@@ -168,26 +257,113 @@ class Model:
     @property
     def parameters(self) -> int:
         """Total parameter count (all experts, embeddings, norms and biases; tied matrices once)."""
-        h, i, d = self.hidden_size, self.intermediate_size, self.head_dim
-        q = self.num_attention_heads * d
-        kv = self.num_key_value_heads * d
-        layer = h * q + 2 * h * kv + q * h
-        if self.qkv_bias:
-            layer += q + 2 * kv
-        if self.o_bias:
-            layer += h
-        mlp = (3 if self.gated_mlp else 2) * h * i
-        if self.mlp_bias:
-            mlp += i + h
-        if self.is_moe:
-            mlp = mlp * self.num_local_experts + h * self.num_local_experts
+        return self._counts()[0]
+
+    @property
+    def params_total(self) -> int:
+        """Total parameters (= `parameters`): every expert, embeddings, norms and biases."""
+        return self._counts()[0]
+
+    @property
+    def params_active(self) -> int:
+        """Parameters one token uses: as `params_total` with top_k of the routed experts of each MoE layer
+        (shared experts, router, attention, embedding and lm_head all count, as model cards count them)."""
+        return self._counts()[1]
+
+    @property
+    def params_active_without_embedding(self) -> int:
+        """`params_active` less the input embedding matrix (a lookup, not a product), the count some publishers
+        state (gpt-oss); a tied embedding is the lm_head too and stays."""
+        return self._counts()[1] - (0 if self.tie_word_embeddings else self.vocab_size * self.hidden_size)
+
+    def _counts(self) -> tuple[int, int]:
+        """(total, active) parameters from the recipe; integers, so exact in any order."""
+        h, d = self.hidden_size, self.head_dim
+        heads, kv_heads = self.num_attention_heads, self.num_key_value_heads
         norm_params = 2 * h if self.norm == "layernorm" else h
-        layer += mlp + 2 * norm_params
-        total = self.num_hidden_layers * layer + norm_params
-        total += self.vocab_size * h * (1 if self.tie_word_embeddings else 2)
+        total = active = 0
+        for group in self.recipe:
+            att, mlp = group.attention, group.mlp
+            if att.kind == "latent":
+                rq, r = att.q_lora_rank, att.kv_lora_rank
+                dn, dr, dv = att.qk_nope_head_dim, att.qk_rope_head_dim, att.v_head_dim
+                qk = heads * (dn + dr)
+                layer = (h * rq + rq + rq * qk) if rq else h * qk
+                layer += h * (r + dr) + r + r * heads * (dn + dv) + heads * dv * h
+            elif att.kind == "linear":
+                kd, vd = att.linear_key_heads * att.linear_key_dim, att.linear_value_heads * att.linear_value_dim
+                nv = att.linear_value_heads
+                # in_proj_qkvz, in_proj_ba, conv1d, A_log + dt_bias, gated norm, out_proj
+                layer = h * (2 * kd + 2 * vd) + h * 2 * nv + (2 * kd + vd) * att.conv_kernel + 2 * nv
+                layer += att.linear_value_dim + vd * h
+            else:
+                q, kv = heads * d, kv_heads * d
+                layer = h * q + 2 * h * kv + q * h
+                if self.qkv_bias:
+                    layer += q + 2 * kv
+                if self.o_bias:
+                    layer += h
+                if att.qk_norm:
+                    layer += 2 * d
+            if att.sinks:
+                layer += heads
+            layer += 2 * norm_params
+            i = mlp.width
+            if mlp.kind == "moe":
+                expert = 3 * h * i + ((2 * i + h) if self.mlp_bias else 0)
+                base = layer + h * mlp.experts + (mlp.experts if self.mlp_bias else 0)
+                base += mlp.shared * 3 * h * mlp.shared_width
+                total += group.count * (base + mlp.experts * expert)
+                active += group.count * (base + mlp.top_k * expert)
+                continue
+            layer += (3 if mlp.kind == "gated" else 2) * h * i
+            if self.mlp_bias:
+                layer += i + h
+            total += group.count * layer
+            active += group.count * layer
+        rest = norm_params + self.vocab_size * h * (1 if self.tie_word_embeddings else 2)
         if self.architecture == "opt":
-            total += self.max_position_embeddings * h
-        return total
+            rest += self.max_position_embeddings * h
+        return total + rest, active + rest
+
+    def kv_bytes_per_token(self, bits: int = 16) -> float:
+        """KV-cache bytes one token adds over all layers at `bits` per value: 2 x kv_heads x head_dim per
+        full or window layer (a window layer stops growing at `sliding_window` tokens), kv_lora_rank +
+        qk_rope_head_dim per latent layer."""
+        total = 0
+        for group in self.recipe:
+            att = group.attention
+            if att.kind == "latent":
+                total += group.count * (att.kv_lora_rank + att.qk_rope_head_dim)
+            elif att.kind == "linear":
+                continue  # a fixed state per sequence: no bytes per token
+            else:
+                total += group.count * 2 * self.num_key_value_heads * self.head_dim
+        return total * bits / 8
+
+    @property
+    def attention_kind(self) -> str:
+        """The attention in words: MHA, GQA, MQA or MLA, with the window layers, e.g.
+        ``GQA, sliding window 1024 on 52 of 62 layers``."""
+        linear = sum(g.count for g in self.recipe if g.attention.kind == "linear")
+        if self.kv_lora_rank:
+            text = "MLA"
+        elif self.num_key_value_heads == 1:
+            text = "MQA"
+        elif self.num_key_value_heads < self.num_attention_heads:
+            text = "GQA"
+        else:
+            text = "MHA"
+        window = sum(g.count for g in self.recipe if g.attention.kind == "window")
+        if window == self.num_hidden_layers:
+            text += f", sliding window {self.sliding_window}"
+        elif window:
+            text += f", sliding window {self.sliding_window} on {window} of {self.num_hidden_layers} layers"
+        if linear:
+            text += f", linear attention (Gated DeltaNet) on {linear} of {self.num_hidden_layers} layers"
+        if self.attention_sinks:
+            text += ", sinks"
+        return text
 
     def to_dict(self) -> dict:
         return {
@@ -206,6 +382,13 @@ class Model:
             "num_local_experts": self.num_local_experts,
             "num_experts_per_tok": self.num_experts_per_tok,
             "parameters": self.parameters,
+            "params_total": self.params_total,
+            "params_active": self.params_active,
+            "params_active_without_embedding": self.params_active_without_embedding,
+            "attention_kind": self.attention_kind,
+            "kv_bytes_per_token_16bit": self.kv_bytes_per_token(16),
+            "recipe": [{"count": g.count, "attention": {k: v for k, v in g.attention._asdict().items() if v},
+                        "mlp": {k: v for k, v in g.mlp._asdict().items() if v}} for g in self.recipe],
         }
 
 
@@ -216,7 +399,10 @@ class Hardware:
     `memory_bandwidth` is DRAM/HBM bandwidth in bytes/s; `peak_ops` maps a compute format (see
     `FORMATS`) to its dense peak in ops/s (pass a dict; it is stored as a sorted tuple of pairs);
     `memory_bytes` is the capacity (0 = unknown); `interconnect_bandwidth` is the device-to-device
-    link's total bidirectional bandwidth in bytes/s as datasheets print it (0 = none).
+    link's total bidirectional bandwidth in bytes/s as datasheets print it (0 = none);
+    `host_link_bandwidth` is the device-to-host link (PCIe, or a unified-memory path) in bytes/s,
+    both directions together as datasheets print it (PCIe 5.0 x16: 128e9); offloaded weights or KV
+    cache stream over one direction, half of it (0 = unknown; see `calculator.serving.offload`).
     `peaks` is `peak_ops` as a dict (derived, read-only by convention).
     """
 
@@ -227,6 +413,7 @@ class Hardware:
     memory_bytes: float = 0
     interconnect_bandwidth: float = 0
     interconnect_name: str = ""
+    host_link_bandwidth: float = 0
     peaks: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -250,6 +437,8 @@ class Hardware:
             _positive_number(where, "memory_bytes", self.memory_bytes)
         if self.interconnect_bandwidth != 0:
             _positive_number(where, "interconnect_bandwidth", self.interconnect_bandwidth)
+        if self.host_link_bandwidth != 0:
+            _positive_number(where, "host_link_bandwidth", self.host_link_bandwidth)
         if not self.name:
             object.__setattr__(self, "name", self.id)
 
@@ -265,6 +454,7 @@ class Hardware:
             "peak_ops": dict(self.peak_ops),
             "memory_bytes": self.memory_bytes,
             "interconnect_bandwidth": self.interconnect_bandwidth,
+            "host_link_bandwidth": self.host_link_bandwidth,
         }
 
 
@@ -281,6 +471,9 @@ class Settings:
       e.g. FP8); it picks the device peak (see `calculator.core.compute_format`).
     - `flash_attention`: one fused, IO-aware `attention` layer with causal skipping.
     - `tp`: tensor-parallel degree (Megatron-style split, two all-reduces per block).
+    - `ep`: expert-parallel degree of a MoE model: ep devices each run attention data-parallel on batch/ep
+      sequences and hold E/ep experts; tokens reach their experts by an all-to-all and come back by another.
+    - `weight_format` / `kv_format`: a named number format (calculator.formats) instead of the bits above.
     - `quantize_head`: also store the vocabulary matrices (embedding, lm_head) at `w_bits`;
       by default they stay at 16 bits, as GPTQ/AWQ-style weight quantizers leave them.
     - `stage`: ``prefill``, ``decode``, ``generate`` or ``all``.
@@ -299,6 +492,9 @@ class Settings:
     tp: int = 1
     quantize_head: bool = False
     stage: str = "all"
+    weight_format: str | None = None
+    kv_format: str | None = None
+    ep: int = 1
 
     def __post_init__(self) -> None:
         for field in ("batch", "seq_len", "gen_len", "tp"):
@@ -323,6 +519,30 @@ class Settings:
             raise CalculatorError(f"stage must be one of {', '.join(STAGES)}, got {self.stage!r}")
         if not isinstance(self.flash_attention, bool) or not isinstance(self.quantize_head, bool):
             raise CalculatorError("flash_attention and quantize_head must be true or false")
+        for field, bits_field, group_field in (("weight_format", "w_bits", "group_size"),
+                                               ("kv_format", "kv_bits", "kv_group_size")):
+            name = getattr(self, field)
+            if name is None:
+                continue
+            from calculator.formats import PRESETS
+
+            found = PRESETS.get(name) if isinstance(name, str) else None
+            if found is None:
+                raise CalculatorError(f"{field} must be one of {', '.join(PRESETS)}, got {show(name)}")
+            if getattr(self, group_field) is not None:
+                raise CalculatorError(f"{field} {name} includes its scales; give no {group_field}")
+            if getattr(self, bits_field) not in (16, found.element_bits):
+                raise CalculatorError(f"{field} {name} stores {found.element_bits}-bit elements; "
+                                      f"{bits_field} {getattr(self, bits_field)} contradicts it")
+            object.__setattr__(self, bits_field, found.element_bits)
+        _positive_int("", "ep", self.ep)
+        check_range("", "ep", self.ep, "tp")
+        if self.ep > 1:
+            if self.tp > 1:
+                raise CalculatorError("ep runs attention data-parallel on each device: give tp 1 with ep")
+            if self.batch % self.ep:
+                raise CalculatorError(f"batch ({self.batch}) must be a multiple of ep ({self.ep}): each device "
+                                      f"serves batch/ep sequences")
 
     def to_dict(self) -> dict:
         return {
@@ -339,4 +559,7 @@ class Settings:
             "tp": self.tp,
             "quantize_head": self.quantize_head,
             "stage": self.stage,
+            "weight_format": self.weight_format,
+            "kv_format": self.kv_format,
+            "ep": self.ep,
         }

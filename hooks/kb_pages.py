@@ -15,13 +15,13 @@ from mkdocs.structure.files import File, Files
 from calculator import CalculatorError
 from kb.analysis import analyze_kb
 from kb.catalogue import CatalogueError
-from kb.analysis_pages import analysis_records, analysis_section, claims_page, roofline_column
-from kb.exports import catalogue_json, methods_index_json, methods_json, references_bib
+from kb.analysis_pages import analysis_records, analysis_section, claims_page, roofline_column, roofline_summary
+from kb.exports import calculator_methods_json, catalogue_json, methods_index_json, methods_json, references_bib
 from kb.feed import FEED_PATH, atom_feed, recent_list
 from kb.glance import glance_items
 from kb.search import search_meta
 from kb.load import KB, format_problems, load
-from kb import preview
+from kb import home, preview
 from kb.render import METHODS_INDEX, nav_tree, render_site
 
 RECENT_MARKER = "<!-- kb:recently-added -->"
@@ -97,7 +97,7 @@ def on_page_markdown(markdown: str, page, config, files):
     # Hand-written pages name the generated parts they show by a marker.
     if RECENT_MARKER in markdown:
         markdown = markdown.replace(RECENT_MARKER, recent_list(_kb, page.file.src_uri))
-    return markdown
+    return home.fill(markdown, _kb)  # the home page's roofline picture, computed here
 
 
 @_one_line
@@ -115,8 +115,10 @@ def on_files(files: Files, config) -> Files:
         files.append(file)
     for path, content in (("references.bib", references_bib(_kb)), ("data/methods.json", methods_json(_kb, analysis_records(_analyses))),
                           ("data/catalogue.json", catalogue_json(_kb)),
+                          ("data/calculator-methods.json", calculator_methods_json(_kb)),
                           ("data/methods-index.json",
-                           methods_index_json(_kb, {k: a.claims for k, a in _analyses.items()})),
+                           methods_index_json(_kb, {k: a.claims for k, a in _analyses.items()},
+                                              roofline_summary(_analyses))),
                           (FEED_PATH, atom_feed(_kb, config.site_url or "https://localhost/"))):
         files.append(File.generated(config, path, content=content))
     return files

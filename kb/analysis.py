@@ -180,10 +180,14 @@ def scenario_rows(cat: Catalogue, method: Method, sc) -> list[dict]:
     capacity = cat.hardware[sc.hardware].memory_bytes
     base_run, out_run, base_model, model = compared_runs(cat, method, sc.model, sc.hardware)
     base, out = Request(base_run, settings, capacity), Request(out_run, settings, capacity)
+    hw = cat.hardware[sc.hardware]
+    m_settings = _method_settings(settings, method)
     rows = []
     for stage, b_time, m_time in (("prefill", base.ttft_s, out.ttft_s), ("decode", base.tpot_s, out.tpot_s)):
         b_stage, m_stage = getattr(base, stage), getattr(out, stage)
         runs = base.fits and out.fits
+        b_exp = _expected(b_time, b_stage, hw, settings)
+        m_exp = _expected(m_time, m_stage, hw, m_settings)
         rows.append({
             "scenario": sc.id, "label": sc.label, "model": model, "baseline_model": base_model,
             "hardware": sc.hardware, "tp": sc.tp, "batch": sc.batch, "seq_len": sc.seq_len, "gen_len": sc.gen_len,
@@ -195,8 +199,40 @@ def scenario_rows(cat: Catalogue, method: Method, sc) -> list[dict]:
             "baseline_fits": base.fits, "method_fits": out.fits,
             "baseline_max_batch": base.max_batch, "method_max_batch": out.max_batch,
             "changed_bounds": _changed_bounds(b_stage, m_stage) if model == base_model else [],
+            # Expected times (calculator/expected.py, fitted to measurements) and their ratio: the speedup
+            # to expect, beside the ideal-bound speedup above.
+            "baseline_expected_s": b_exp if base.fits else None, "method_expected_s": m_exp if out.fits else None,
+            "expected_speedup": b_exp / m_exp if runs and m_exp else None,
         })
     return rows
+
+
+def _method_settings(settings: Settings, method: Method) -> Settings:
+    """The scenario's settings with the method's weight width (quantized weights have their own
+    efficiencies in the expected-time model); unchanged for other kinds."""
+    effect = method.effect.model_dump(exclude_none=True)
+    bits = a_bits = None
+    if effect.get("kind") == "quantization":
+        bits = (effect.get("weights") or {}).get("bits")
+        a_bits = (effect.get("activations") or {}).get("bits")
+    elif effect.get("kind") == "data_format":
+        bits, a_bits = effect.get("weights_bits"), effect.get("activations_bits")
+    if bits and bits < 16:
+        try:
+            return replace(settings, w_bits=bits, a_bits=a_bits or 16)
+        except CalculatorError:
+            return settings
+    return settings
+
+
+def _expected(bound_time: float, stage, hardware, settings: Settings) -> float:
+    """Expected seconds for a bound time of `stage` (TTFT or mean time per output token): the bound
+    scaled by the stage's expected-to-bound ratio (calculator.expected.expected_stage_s)."""
+    from calculator.expected import expected_stage_s
+
+    if not stage.time_s:
+        return bound_time
+    return bound_time * expected_stage_s(stage, hardware, settings) / stage.time_s
 
 
 # What a claim's setting falls back to where the paper does not state a value.
@@ -222,7 +258,14 @@ def checked_setting(claim: Claim) -> str:
     devices = f"{settings.tp}× {s.hardware}" if settings.tp > 1 else s.hardware
     words = [f"{s.model}{mark['model']} on {devices}{mark['hardware']}"]
     for key, label in (("batch", "batch {}"), ("seq_len", "context {}"), ("gen_len", "{} generated")):
+        if key == "batch" and s.max_batch:
+            words.append("each side at the largest batch that fits")
+            continue
         words.append(label.format(getattr(settings, key)) + mark[key])
+    if s.baseline_method:
+        words.append(f"against {s.baseline_method}")
+    if s.scenario:
+        words.append(f"unstated values from the scenario '{s.scenario}'")
     return ", ".join(words)
 
 
@@ -244,7 +287,9 @@ def comparison_query(method: Method, model: str, hardware: str, settings: Settin
 
 def calculator_query(method: Method, claim: Claim) -> str:
     """Live-calculator query comparing the baseline (A) with the method (B) in the claim's setting."""
-    return comparison_query(method, claim.setting.model, claim.setting.hardware, claim_settings(claim))
+    query = comparison_query(method, claim.setting.model, claim.setting.hardware, claim_settings(claim))
+    other = claim.setting.baseline_method
+    return query.replace("&b_model=", f"&method={other}&b_model=", 1) if other else query
 
 
 # A request's decode steps are summed over this many runs of equal length, each at its middle context:
@@ -274,7 +319,18 @@ def _end_memory(at_prompt: Outcome, at_end: Outcome) -> float:
     return m.weights_bytes + at_end.memory.kv_cache_bytes + m.activations_bytes
 
 
-def predicted(cat: Catalogue, method: Method, claim: Claim) -> tuple[float | None, str]:
+def claim_runs(cat: Catalogue, method: Method, claim: Claim, methods: dict | None = None):
+    """(baseline run, method run) of a claim: the plain model against the method, or, where the claim's
+    baseline is another entry (`setting.baseline_method`), that entry's effect against the method's."""
+    s = claim.setting
+    base_run, out_run, _, _ = compared_runs(cat, method, s.model, s.hardware)
+    if s.baseline_method:
+        other = (methods or {})[s.baseline_method]
+        base_run = lambda st: cat.run(other, s.model, s.hardware, st)  # noqa: E731
+    return base_run, out_run
+
+
+def predicted(cat: Catalogue, method: Method, claim: Claim, methods: dict | None = None) -> tuple[float | None, str]:
     """The roofline's prediction for a claim's metric in its setting, or None with the reason.
 
     Decode and end-to-end figures follow the context as it grows over the generated tokens; memory
@@ -289,7 +345,7 @@ def predicted(cat: Catalogue, method: Method, claim: Claim) -> tuple[float | Non
     if effect["kind"] == "architecture" and s.model != effect["model"]:
         return None, f"the claim's model {s.model} is not the architecture's catalogue model {effect['model']}"
 
-    base_run, out_run, _, _ = compared_runs(cat, method, s.model, s.hardware)
+    base_run, out_run = claim_runs(cat, method, claim, methods)
 
     def base(context: int) -> Outcome:
         return base_run(replace(settings, seq_len=context))
@@ -314,8 +370,68 @@ def predicted(cat: Catalogue, method: Method, claim: Claim) -> tuple[float | Non
         return None, str(exc)
     if claim.metric == "decode_speedup":
         return b_dec / m_dec, ""
+    if s.max_batch and claim.metric == "throughput_gain":
+        try:
+            return _max_batch_throughput(cat, method, claim, settings, methods)
+        except CalculatorError as exc:
+            return None, str(exc)
     # speedup / throughput_gain: the whole request, prefill then the decode steps.
     return (base(prompt).prefill.time_s + b_dec) / (out(prompt).prefill.time_s + m_dec), ""
+
+
+def expected_ratio(cat: Catalogue, method: Method, claim: Claim, methods: dict | None = None) -> float | None:
+    """The calibrated expected value of a time claim in its setting (calculator.expected): each side's
+    stages at their expected efficiencies instead of the peaks; None for memory, max-batch and kernel
+    claims, or where the calibration cannot say."""
+    s = claim.setting
+    if claim.metric in ("memory_reduction", "kernel_speedup") or s.max_batch or not (s.model and s.hardware):
+        return None
+    settings = claim_settings(claim)
+    hw = cat.hardware[s.hardware]
+    m_settings = _method_settings(settings, method)
+    base_run, out_run = claim_runs(cat, method, claim, methods)
+
+    def times(run, at: Settings) -> tuple[float, float]:
+        first = run(settings)
+        prefill = _expected(first.prefill.time_s, first.prefill, hw, at)
+
+        def step(c: int) -> float:
+            o = run(replace(settings, seq_len=c))
+            return _expected(o.decode_token_s, o.decode, hw, replace(at, seq_len=c))
+        return prefill, decode_time(step, settings)
+
+    try:
+        (bp, bd), (mp, md) = times(base_run, settings), times(out_run, m_settings)
+    except (CalculatorError, ImportError, KeyError, ValueError, ZeroDivisionError):
+        return None
+    if claim.metric == "prefill_speedup":
+        return bp / mp
+    if claim.metric == "decode_speedup":
+        return bd / md
+    return (bp + bd) / (mp + md)
+
+
+# Largest batch a max-batch throughput claim is run at (a side whose memory never fills stops here).
+MAX_CLAIM_BATCH = 4096
+
+
+def _max_batch_throughput(cat: Catalogue, method: Method, claim: Claim, settings: Settings, methods: dict | None):
+    """Generated tokens per second of the method at the largest batch it fits, over the baseline's at its own
+    largest batch: the gain a paper measures by raising each side's batch until memory runs out."""
+    s = claim.setting
+    capacity = cat.hardware[s.hardware].memory_bytes  # the footprints below are per device
+    if not capacity:
+        return None, f"the catalogue states no memory size for {s.hardware}"
+    base_run, out_run = claim_runs(cat, method, claim, methods)
+    rates = []
+    for run in (base_run, out_run):
+        batch = min(Request(run, settings, capacity).max_batch or 0, MAX_CLAIM_BATCH)
+        if batch < 1:
+            return None, "one sequence of this setting does not fit the device"
+        at = replace(settings, batch=batch)
+        t = run(at).prefill.time_s + decode_time(lambda c: run(replace(at, seq_len=c)).decode_token_s, at)
+        rates.append(batch * settings.gen_len / t)
+    return rates[1] / rates[0], ""
 
 
 def verdict(claimed: float, bound: float | None) -> str:
@@ -338,8 +454,24 @@ COMPUTED_REASONS = {
 }
 
 
-def claim_check(cat: Catalogue, method: Method, claim: Claim) -> dict:
+def resolved(claim: Claim, scenarios=None) -> Claim:
+    """The claim with the values its paper does not state taken from its `setting.scenario` (marked assumed)."""
+    s = claim.setting
+    sc = next((x for x in (scenarios.scenarios if scenarios else []) if x.id == s.scenario), None)
+    if sc is None:
+        return claim
+    update, assumed = {}, list(s.assumed or [])
+    for key in ("model", "hardware", "batch", "seq_len", "gen_len", "tp"):
+        if getattr(s, key) is None:
+            update[key] = getattr(sc, key)
+            assumed += [key] if key not in assumed else []
+    return claim.model_copy(update={"setting": s.model_copy(update={**update, "assumed": assumed})})
+
+
+def claim_check(cat: Catalogue, method: Method, claim: Claim, methods: dict | None = None,
+                scenarios=None) -> dict:
     """One claim held against the roofline: the bound, the verdict, or the reason there is none."""
+    claim = resolved(claim, scenarios)
     outside = claim.outside_roofline
     if outside is not None:
         value, reason = None, outside.reason
@@ -347,23 +479,24 @@ def claim_check(cat: Catalogue, method: Method, claim: Claim) -> dict:
     elif method.effect.kind == "none":
         value, reason, why = None, "effect-none", f"effect kind none: {method.effect.reason}"
     else:
-        value, why = predicted(cat, method, claim)
+        value, why = predicted(cat, method, claim, methods)
         reason = None
         if value is None:
             reason = ("kernel-only" if claim.metric == "kernel_speedup" else "ids-missing" if why == NO_IDS
                       else "other-model" if why.startswith("the claim's model") else "calculator-error")
     checked = value is not None
     above = checked and verdict(claim.value, value) == "above the roofline bound"
+    expected = expected_ratio(cat, method, claim, methods) if checked else None
     return {"metric": claim.metric, "claimed": claim.value, "predicted": value,
             "verdict": verdict(claim.value, value), "why": why or None, "reason": reason,
-            "source": claim.source, "explanation": claim.explanation if above else None,
+            "source": claim.source, "explanation": claim.explanation if above else None, "expected": expected,
             "setting": checked_setting(claim) if checked else None,
             "calculator_query": calculator_query(method, claim) if checked else None}
 
 
 def analyze_method(cat: Catalogue, kb: KB, method: Method) -> Analysis:
     result = Analysis()
-    result.claims = [claim_check(cat, method, claim) for claim in method.claims]
+    result.claims = [claim_check(cat, method, claim, kb.methods, kb.scenarios) for claim in method.claims]
     if method.effect.kind == "none":
         result.reason = method.effect.reason
         return result

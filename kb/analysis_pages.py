@@ -39,6 +39,10 @@ def _predicted(check: dict) -> str:
     return f'{check["predicted"]:.2f}x' if check["predicted"] is not None else "—"
 
 
+def _expected_cell(check: dict) -> str:
+    return f'{check["expected"]:.2f}x' if check.get("expected") is not None else "—"
+
+
 def _checked_in(check: dict, page: str) -> str:
     """The setting a claim was checked in, linked to the live calculator prefilled with it."""
     if not check["setting"]:
@@ -89,6 +93,18 @@ def _collapsed_claims(claims: list[dict]) -> list[tuple[dict, list[dict]]]:
     return out
 
 
+def _plot_figure(plot: str, label: str) -> str:
+    """The decode-step plot with its caption: the scenario, how to read it, and what it shows (the
+    plot's own <desc>, already escaped)."""
+    import re
+
+    desc = re.search(r"<desc>(.*?)</desc>", plot, flags=re.S)
+    return (f'\n<figure class="kb-roofline" markdown="0">{plot}<figcaption>Decode step in the scenario '
+            f"<em>{text(label)}</em>: the baseline's layers (grey rings) and the method's (green), under the "
+            "device's roofline; tap or hover a point for its name. "
+            f'{desc.group(1) if desc else ""}</figcaption></figure>\n')
+
+
 def analysis_section(analyses: dict[str, Analysis]):
     def section(method: Method, page: str) -> str:
         a = analyses[method.id]
@@ -108,14 +124,23 @@ def analysis_section(analyses: dict[str, Analysis]):
                 why = a.scenarios_why[0].upper() + a.scenarios_why[1:]
                 out.append(f"Why these scenarios: {text(why)}.\n\n")
             rows = []
+            with_expected = any(r.get("expected_speedup") is not None for r in a.scenarios)
             for r in a.scenarios:
                 bound = r["baseline_bound"] if r["baseline_bound"] == r["method_bound"] \
                     else f'{r["baseline_bound"]} → {r["method_bound"]}'
                 speed = f'**{r["speedup"]:.2f}x**' if r["speedup"] is not None else "—"
+                expected = f'{r["expected_speedup"]:.2f}x' if r.get("expected_speedup") is not None else "—"
                 rows.append([text(_scenario_words(r)) if r["stage"] == "prefill" else "",
                              "prefill (TTFT)" if r["stage"] == "prefill" else "decode (per token)",
-                             _time(r["baseline_time_s"]), _time(r["method_time_s"]), speed, bound])
-            out.append(table(["Scenario", "Stage", "Baseline", "Method", "Speedup (bound)", "Bound"], rows))
+                             _time(r["baseline_time_s"]), _time(r["method_time_s"]), speed]
+                            + ([expected] if with_expected else []) + [bound])
+            # Cards on a phone (kb.css): the speedup stays in view without scrolling sideways.
+            out.append('<div class="kb-cards" markdown>\n\n'
+                       + table(["Scenario", "Stage", "Baseline", "Method", "Speedup (bound)"]
+                               + (["Expected speedup"] if with_expected else []) + ["Bound"], rows) + "\n</div>\n")
+            if with_expected:
+                out.append("\n*Expected speedup*: the same two runs at the calibrated efficiencies of measured runs "
+                           "([accuracy](../accuracy.md)).\n")
             out.append("\nMemory and what fits: the peak per device over the request (the batch's prompts "
                        "prefilled together, or the cache at the last token, whichever is larger) and the "
                        "largest batch of this request shape whose peak fits:\n\n")
@@ -127,9 +152,7 @@ def analysis_section(analyses: dict[str, Analysis]):
                 out.append("\nLayers that change bound: " + text("; ".join(changed)) + "\n")
             if a.plot:
                 label = next(r["label"] for r in a.scenarios if r["scenario"] == a.primary)
-                out.append(f"\nDecode step in the scenario *{text(label)}*: baseline layers (grey) and the "
-                           "method's (green) under the device's roofline.\n\n")
-                out.append('<div class="kb-roofline" markdown="0">' + a.plot + "</div>\n")
+                out.append(_plot_figure(a.plot, label))
         out.append(f'\n<a class="kb-calc-link" href="{attr(calculator_link(method, page, a))}">'
                    "Open in the live calculator (A: baseline, B: this method)</a>\n")
         if a.claims:
@@ -139,12 +162,32 @@ def analysis_section(analyses: dict[str, Analysis]):
                 why = f' ({text(c["why"])})' if c["why"] else ""
                 claimed = ", ".join(f'{g["claimed"]:g}x' for g in group)
                 where = "; ".join(dict.fromkeys(text(g["source"]) for g in group))
-                rows.append([text(METRIC_LABELS[c["metric"]]), claimed, _predicted(c),
-                             text(c["verdict"]) + why, _checked_in(c, page), where])
-            out.append(table(["Claim", "Claimed", "Roofline bound", "Verdict", "Checked in", "Where"], rows))
+                verdict = f'**{text(c["verdict"])}**' if c["predicted"] is not None else text(c["verdict"])
+                if c.get("explanation"):
+                    why = f' <br><small>Why: {text(c["explanation"])}</small>'
+                rows.append([text(METRIC_LABELS[c["metric"]]), claimed, _predicted(c), _expected_cell(c),
+                             verdict + why, _checked_in(c, page), where])
+            out.append(table(["Claim", "Claimed", "Roofline bound", "Expected", "Verdict", "Checked in", "Where"],
+                             rows))
+            out.append("\n*Roofline bound*: the ideal ratio with every layer at the device's peak; *expected*: the "
+                       "same setting at the calibrated efficiencies of measured runs "
+                       "([accuracy](../accuracy.md)).\n")
         return "".join(out)
 
     return section
+
+
+def roofline_summary(analyses: dict[str, Analysis]) -> dict[str, dict]:
+    """Each method's ideal-bound decode and prefill speedups in its main scenario, for the explorer's
+    index (data/methods-index.json): method id -> {decode, prefill, scenario}; methods not modelled or
+    not fitting are left out."""
+    out = {}
+    for method_id, a in analyses.items():
+        rows = {r["stage"]: r for r in a.scenarios if r["scenario"] == a.primary}
+        if rows and rows["decode"]["speedup"] is not None:
+            out[method_id] = {"decode": round(rows["decode"]["speedup"], 4),
+                              "prefill": round(rows["prefill"]["speedup"], 4), "scenario": rows["decode"]["label"]}
+    return out
 
 
 def roofline_column(analyses: dict[str, Analysis]) -> Column:
@@ -162,33 +205,148 @@ def roofline_column(analyses: dict[str, Analysis]) -> Column:
     return Column("Roofline: ideal bound, main scenario", cells)
 
 
+# One colour per top-level branch of the taxonomy on the claims scatter (others fall back to grey).
+BRANCH_COLOURS = {"compression": "#1f77b4", "fast-decoding": "#ff7f0e", "system": "#2ca02c",
+                  "architecture": "#d62728", "hardware": "#9467bd", "discussion": "#8c564b",
+                  "analysis-tool": "#e377c2"}
+
+
+def _branch(method: Method) -> str:
+    return method.category.split("/")[0]
+
+
+def claims_scatter(points: list[tuple[str, str, str, float, float]]) -> str:
+    """SVG scatter of claimed ratio (y) against the roofline bound (x), log axes: one dot per judged
+    claim, coloured by branch; the y = x line and the band up to the tolerance (consistent) shaded.
+    `points` are (branch, label, method id, bound, claimed)."""
+    import math
+
+    w, h, left, bottom, top, right = 640, 440, 56, 44, 14, 150
+    values = [v for p in points for v in p[3:]] or [1.0]
+    lo, hi = min(0.9, min(values) / 1.1), max(4.0, max(values) * 1.15)
+    l0, l1 = math.log10(lo), math.log10(hi)
+
+    def x(v: float) -> float:
+        return left + (math.log10(v) - l0) / (l1 - l0) * (w - left - right)
+
+    def y(v: float) -> float:
+        return h - bottom - (math.log10(v) - l0) / (l1 - l0) * (h - top - bottom)
+
+    out = [f'<svg class="kb-claims-scatter" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" '
+           f'width="100%" style="max-width:{w}px" role="img" aria-label="Claimed ratio against the roofline '
+           f'bound, one dot per judged claim">']
+    # Consistent region: claimed <= bound * TOLERANCE (below the dashed line).
+    band = [(lo, lo), (hi, hi * TOLERANCE), (hi, lo)]
+    out.append('<polygon points="' + " ".join(f"{x(a):.1f},{y(min(b, hi)):.1f}" for a, b in band)
+               + '" fill="#2ca02c" fill-opacity="0.08"/>')
+    ticks = [t for t in (1, 1.5, 2, 3, 5, 10, 20, 50, 100) if lo <= t <= hi]
+    for t in ticks:
+        out.append(f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top}" y2="{h - bottom}" stroke="#ddd"/>'
+                   f'<text x="{x(t):.1f}" y="{h - bottom + 16}" font-size="11" text-anchor="middle">{t:g}x</text>')
+        out.append(f'<line x1="{left}" x2="{w - right}" y1="{y(t):.1f}" y2="{y(t):.1f}" stroke="#ddd"/>'
+                   f'<text x="{left - 6}" y="{y(t) + 4:.1f}" font-size="11" text-anchor="end">{t:g}x</text>')
+    out.append(f'<line x1="{x(lo):.1f}" y1="{y(lo):.1f}" x2="{x(hi):.1f}" y2="{y(hi):.1f}" stroke="#333" '
+               'stroke-width="1.2"/>')
+    out.append(f'<line x1="{x(lo):.1f}" y1="{y(lo * TOLERANCE):.1f}" x2="{x(hi / TOLERANCE):.1f}" '
+               f'y2="{y(hi):.1f}" stroke="#2ca02c" stroke-dasharray="4 3"/>')
+    out.append(f'<text x="{x(hi) - 4:.1f}" y="{y(hi) + 14:.1f}" font-size="11" text-anchor="end">y = x</text>')
+    out.append(f'<text x="{(left + w - right) / 2:.0f}" y="{h - 6}" font-size="12" text-anchor="middle">'
+               'roofline bound (calculator)</text>')
+    out.append(f'<text x="14" y="{(top + h - bottom) / 2:.0f}" font-size="12" text-anchor="middle" '
+               f'transform="rotate(-90 14 {(top + h - bottom) / 2:.0f})">claimed by the paper</text>')
+    for branch, label, method_id, bound, claimed in points:
+        colour = BRANCH_COLOURS.get(branch, "#7f7f7f")
+        # No <a> inside the SVG: Material's instant navigation rewrites link hrefs, which SVG anchors refuse;
+        # the tables below link every claim's method.
+        out.append(f'<circle cx="{x(bound):.1f}" cy="{y(min(claimed, hi)):.1f}" r="4" fill="{colour}" '
+                   f'fill-opacity="0.75" data-branch="{attr(branch)}" data-method="{attr(method_id)}"><title>'
+                   f'{text(label)}: claimed {claimed:g}x, bound {bound:.2f}x</title></circle>')
+    present = [b for b in BRANCH_COLOURS if any(p[0] == b for p in points)]
+    present += sorted({p[0] for p in points} - set(present))
+    for i, branch in enumerate(present):
+        ly = top + 10 + 18 * i
+        out.append(f'<circle cx="{w - right + 16}" cy="{ly}" r="5" fill="{BRANCH_COLOURS.get(branch, "#7f7f7f")}"/>'
+                   f'<text x="{w - right + 26}" y="{ly + 4}" font-size="12">{text(branch)} '
+                   f'({sum(p[0] == branch for p in points)})</text>')
+    ly = top + 10 + 18 * len(present) + 8
+    out.append(f'<rect x="{w - right + 10}" y="{ly - 6}" width="12" height="12" fill="#2ca02c" fill-opacity="0.15"/>'
+               f'<text x="{w - right + 26}" y="{ly + 4}" font-size="12">consistent</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+# Plain words for the reasons a claim gets no verdict, as headings of the lists below the tables.
+REASON_WORDS = {
+    "kernel-only": "Kernel against kernel", "accelerator-design": "Accelerator designs (FPGA, ASIC, NPU)",
+    "accuracy-only": "Quality only", "training": "Training or fine-tuning cost", "energy": "Energy",
+    "different-metric": "Another metric", "unmodelled-model": "Models the calculator does not model",
+    "unmodelled-hardware": "Devices outside the catalogue", "unmodelled-system": "Serving-system effects",
+    "method-baseline": "Against another method", "unstated-setting": "No setting in the paper",
+    "effect-none": "Effect the roofline cannot show", "other-model": "Another model than the architecture's",
+    "calculator-error": "The calculator refuses the setting", "ids-missing": "Setting not filled in yet",
+}
+
+
 def claims_page(kb: KB, analyses: dict[str, Analysis]) -> str:
     out = [front_matter(title="Claims"), "# Claims against the roofline\n\n",
            "Every speedup or memory claim in the knowledge base next to what the roofline model predicts "
-           f"for the same setting (calculator {VERSION}). A claim up to {TOLERANCE:.2f}x the prediction is "
-           "*consistent*; one beyond it is *above the roofline bound*, which usually means the baseline ran "
-           "far from its own roof (an unoptimised kernel, a framework overhead). A claim is *not checkable* "
-           "when its setting names no catalogue model and device, when it measures a kernel, or when the "
-           "method's effect cannot be modelled. Decode and end-to-end figures follow the context as it grows "
+           f"for the same setting (calculator {VERSION}). A claim up to {TOLERANCE:.2f}x the bound is "
+           "*consistent*; one beyond it is *above the roofline bound*, and the entry says why (a baseline far "
+           "from its own roof, a larger batch, something the effect does not model). Values the paper does not "
+           "state for the number are chosen by us and marked *assumed*. Next to the bound stands the *expected* "
+           "ratio: the same setting at the efficiencies measured runs reach ([accuracy](accuracy.md)). "
+           "A claim gets no verdict when it "
+           "measures a kernel, an accelerator design, training, another metric, or a comparison with another "
+           "method; the reason is listed. Decode and end-to-end figures follow the context as it grows "
            "over the generated tokens ([how](roofline.md#claims-against-the-roofline)).\n\n"]
-    checked, unchecked, counts = [], [], {}
+    branches: dict[str, dict] = {}
+    points, counts = [], {}
     for method_id in sorted(kb.methods):
         m = kb.methods[method_id]
-        name = f"[{text(m.name)}]({method_page_path(m.id)})"
+        page = method_page_path(m.id)
+        name = f"[{text(m.name)}]({page})"
+        group = branches.setdefault(_branch(m), {"checked": [], "unchecked": {}})
         for c in analyses[method_id].claims:
             counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
-            claim = [name, text(METRIC_LABELS[c["metric"]]), f'{c["claimed"]:g}x']
             if c["predicted"] is None:
-                unchecked.append(claim + [text(c["why"] or ""), text(c["source"])])
-            else:
-                checked.append(claim + [_predicted(c), text(c["verdict"]), _checked_in(c, "claims.md"),
-                                        text(c["source"])])
-    out.append(", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + ".\n\n")
-    out.append("## Checked claims\n\n")
-    out.append(table(["Method", "Claim", "Claimed", "Roofline bound", "Verdict", "Checked in", "Where"], checked)
-               if checked else "None yet.\n")
-    out.append("\n## Claims the roofline cannot check\n\n")
-    out.append(table(["Method", "Claim", "Claimed", "Why not", "Where"], unchecked) if unchecked else "None.\n")
+                reason = c.get("reason") or "other"
+                group["unchecked"].setdefault(reason, []).append(
+                    (f'[{text(m.name)}]({page}) {c["claimed"]:g}x', c["why"] or ""))
+                continue
+            points.append((_branch(m), m.name, m.id, c["predicted"], c["claimed"]))
+            verdict = text(c["verdict"])
+            if c.get("explanation"):
+                verdict += f'<br><small>{text(c["explanation"])}</small>'
+            group["checked"].append([name, f'{text(METRIC_LABELS[c["metric"]])} **{c["claimed"]:g}x** '
+                                     f'<br><small>{text(c["source"])}</small>',
+                                     f'{_predicted(c)} / {_expected_cell(c)}', verdict,
+                                     f'<small>{_checked_in(c, "claims.md")}</small>'])
+    judged = sum(v for k, v in counts.items() if k != "not checkable")
+    total = sum(counts.values())
+    out.append(f"{judged} of {total} claims have a verdict: "
+               + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + ".\n\n")
+    out.append('<div class="kb-claims-plot" markdown="0">' + claims_scatter(points) + "</div>\n\n")
+    out.append("Each dot is one judged claim (hover for the method and the values). Below the dashed line "
+               f"the claim is within {TOLERANCE:.2f}x of the bound; above it the paper reports more than an "
+               "ideal run of its setting allows.\n\n")
+    order = [b for b in BRANCH_COLOURS if b in branches] + sorted(set(branches) - set(BRANCH_COLOURS))
+    for branch in order:
+        group = branches[branch]
+        n_un = sum(len(v) for v in group["unchecked"].values())
+        if not group["checked"] and not n_un:
+            continue
+        out.append(f"\n## {text(branch)}\n\n{len(group['checked'])} with a verdict, {n_un} without.\n\n")
+        if group["checked"]:
+            out.append(table(["Method", "Claim (where)", "Bound / expected", "Verdict", "Checked in"],
+                             group["checked"]))
+        if n_un:
+            out.append(f"\n### Without a verdict ({n_un})\n\n")
+            for reason, items in sorted(group["unchecked"].items(), key=lambda kv: -len(kv[1])):
+                words = REASON_WORDS.get(reason, reason)
+                why = dict.fromkeys(w for _, w in items)
+                detail = f' <small>({text(next(iter(why)))})</small>' if len(why) == 1 else ""
+                out.append(f"- **{text(words)}** ({len(items)}){detail}: "
+                           + ", ".join(label for label, _ in items) + "\n")
     return "".join(out)
 
 

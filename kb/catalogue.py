@@ -45,7 +45,29 @@ _MODEL_FIELDS = (
     "tie_word_embeddings",
     "num_local_experts",
     "num_experts_per_tok",
+    "qkv_bias",
+    "o_bias",
+    "mlp_bias",
+    "sliding_window",
+    "layer_types",
+    "attention_sinks",
+    "qk_norm",
+    "q_lora_rank",
+    "kv_lora_rank",
+    "qk_nope_head_dim",
+    "qk_rope_head_dim",
+    "v_head_dim",
+    "moe_intermediate_size",
+    "num_shared_experts",
+    "shared_expert_intermediate_size",
+    "dense_layers",
+    "linear_num_key_heads",
+    "linear_num_value_heads",
+    "linear_key_head_dim",
+    "linear_value_head_dim",
+    "linear_conv_kernel_dim",
 )
+_TUPLE_FIELDS = ("layer_types", "dense_layers")
 _REQUIRED_MODEL = ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
                    "vocab_size")
 
@@ -117,15 +139,35 @@ def _read(root: str | None, folder: str, kind: str, wanted: str) -> tuple[dict, 
 
 
 def model_from_dict(data: dict, where: str = "model") -> Model:
-    """A catalogue model mapping (CATALOGUE_FORMAT field names) -> `Model`."""
+    """A catalogue model mapping (CATALOGUE_FORMAT field names) -> `Model`.
+
+    A file with a verbatim `config:` block (the publisher's config.json) and no shape fields is read by
+    `calculator.hf`, as `--config` reads a config.json."""
+    config = data.get("config")
+    if config is not None and data.get("hidden_size") is None:
+        from calculator.hf import model_from_hf_config
+
+        try:
+            model = model_from_hf_config(config, model_id=str(data.get("id", "")), where=f"{where}: config")
+            return Model(**{**_fields_of(model), "name": str(data.get("name", "")) or model.id})
+        except (CalculatorError, TypeError, ValueError) as exc:
+            raise CatalogueError(str(exc) if str(exc).startswith(where) else f"{where}: {exc}") from None
     missing = [key for key in _REQUIRED_MODEL if data.get(key) is None]
     if missing:
         raise CatalogueError(f"{where}: missing field {', '.join(missing)}")
     fields = {key: data[key] for key in _MODEL_FIELDS if data.get(key) is not None}
+    for key in _TUPLE_FIELDS:
+        if isinstance(fields.get(key), list):
+            fields[key] = tuple(fields[key])
     try:
         return Model(id=str(data.get("id", "")), name=str(data.get("name", "")), **fields)
     except (CalculatorError, TypeError, ValueError) as exc:
         raise CatalogueError(f"{where}: {exc}") from None
+
+
+def _fields_of(model: Model) -> dict:
+    """The constructor fields of `model` (everything but the derived recipe)."""
+    return {key: getattr(model, key) for key in ("id",) + _MODEL_FIELDS}
 
 
 def hardware_from_dict(data: dict, where: str = "hardware") -> Hardware:
@@ -145,6 +187,7 @@ def hardware_from_dict(data: dict, where: str = "hardware") -> Hardware:
             memory_bytes=(data.get("memory_gib") or 0) * 2**30,
             interconnect_bandwidth=(link.get("bandwidth_gb_s") or 0) * 1e9,
             interconnect_name=str(link.get("name", "")),
+            host_link_bandwidth=((data.get("host_link") or {}).get("bandwidth_gb_s") or 0) * 1e9,
         )
     except (CalculatorError, TypeError, AttributeError, ValueError, OverflowError) as exc:
         raise CatalogueError(f"{where}: {exc}") from None

@@ -39,7 +39,7 @@ def catalogue_json(kb: KB) -> str:
     }, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def _index_record(kb: KB, method_id: str, checks: list[dict]) -> dict:
+def _index_record(kb: KB, method_id: str, checks: list[dict], roofline: dict | None = None) -> dict:
     m = kb.methods[method_id]
     record = m.model_dump(mode="json", exclude_none=True, include={
         "id", "name", "aliases", "title", "authors", "year", "date", "venue", "arxiv", "category", "kind",
@@ -56,15 +56,27 @@ def _index_record(kb: KB, method_id: str, checks: list[dict]) -> dict:
                              "higher_is_better": q.higher_is_better}
     if m.support:
         record["support"] = [{"stack": s.stack, "url": s.url} for s in m.support]
+    if roofline:
+        record["roofline"] = roofline
     record["url"] = f"methods/{method_id}/"
     return record
 
 
-def methods_index_json(kb: KB, checks: dict[str, list[dict]] | None = None) -> str:
+def methods_index_json(kb: KB, checks: dict[str, list[dict]] | None = None,
+                       roofline: dict[str, dict] | None = None) -> str:
     """`data/methods-index.json`: what the explorer (and the calculator's method list) needs of every
     entry, a fraction of `methods.json`: no BibTeX, claims as a count with their verdicts, no analyses.
-    `checks` is method id -> its claim checks (for the verdicts)."""
+    `checks` is method id -> its claim checks (for the verdicts); `roofline` is method id -> its ideal-bound
+    speedups in its main scenario (kb.analysis_pages.roofline_summary)."""
     categories = {k: {"title": c.node.title, "parent": c.parent} for k, c in kb.categories.items()}
-    records = [_index_record(kb, i, (checks or {}).get(i, [])) for i in sorted(kb.methods)]
+    records = [_index_record(kb, i, (checks or {}).get(i, []), (roofline or {}).get(i)) for i in sorted(kb.methods)]
     return json.dumps({"categories": categories, "methods": records}, separators=(",", ":"),
                       sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def calculator_methods_json(kb: KB) -> str:
+    """`data/calculator-methods.json`: what the live calculator needs of every entry (its name, page and
+    roofline effect), a small fraction of the explorer's index: the calculator page loads only this."""
+    records = [{"id": i, "name": kb.methods[i].name, "url": f"methods/{i}/",
+                "effect": kb.methods[i].effect.model_dump(mode="json", exclude_none=True)} for i in sorted(kb.methods)]
+    return json.dumps({"methods": records}, separators=(",", ":"), sort_keys=True, ensure_ascii=False) + "\n"

@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 
 from kb.load import KB
-from kb.markup import front_matter, rel, table, text
+from kb.markup import front_matter, link, rel, table, text
 from kb.render import UNCONFIRMED_LABELS, method_page_path
-from kb.schema import Method
+from kb.schema import Hardware, Method
 
 GAPS_PAGE = "gaps.md"
 # An effect's basis that says its numbers were assumed, not read from the paper.
@@ -27,6 +27,39 @@ def assumed_effect(method: Method) -> bool:
     if not effect.basis:
         return effect.kind not in _SWITCHES_ONLY
     return bool(_ASSUMED.search(effect.basis))
+
+
+def third_party_fields(hw: Hardware) -> list[str]:
+    """The number fields of a device that no vendor source lists (they rest on third-party pages only)."""
+    def covered(name: str, sources) -> bool:
+        return any(f == "all" or f == name or f == name.split(".")[0] for s in sources for f in s.fields)
+
+    vendor = [s for s in hw.sources if not s.third_party]
+    return [name for name in hw.number_fields() if not covered(name, vendor)]
+
+
+def _sources_to_improve(kb: KB) -> list[str]:
+    """The "sources to improve" section: device numbers on third-party pages, and devices without a host link."""
+    weak = []
+    for hw in sorted(kb.hardware.values(), key=lambda h: h.id):
+        names = third_party_fields(hw)
+        if names:
+            pages = " ".join(link(s.url, f"[{i}]") for i, s in enumerate(hw.sources, 1) if s.third_party)
+            weak.append([f"`{text(hw.id)}`", text(hw.name), text(", ".join(names)), pages])
+    out = [f"\n## Sources to improve: device numbers from third-party pages ({len(weak)})\n\n",
+           "Every number in `kb/hardware` should come from the vendor (datasheet, whitepaper, product page or "
+           "documentation). These devices have numbers that only a third-party page states (a spec database, a "
+           "reseller, a transcription of the datasheet, press). Replace the source with the vendor document, or "
+           "confirm the figure there and add it as a source with the fields it states.\n\n"]
+    out.append(table(["Device id", "Device", "Fields on third-party sources only", "Third-party sources"], weak)
+               if weak else "None.\n")
+    no_link = sorted(hw.id for hw in kb.hardware.values() if hw.host_link is None and not hw.unified_memory)
+    out.append(f"\n## Devices without a host link ({len(no_link)})\n\n")
+    out.append("Offloading (weights or KV cache streamed from host memory) needs the device's host link: PCIe "
+               "generation and width and the bandwidth the vendor states, or `unified_memory: true` where the "
+               "device computes out of host memory. " +
+               (", ".join(f"`{text(i)}`" for i in no_link) + ".\n" if no_link else "None.\n"))
+    return out
 
 
 def _link(method: Method) -> str:
@@ -81,4 +114,5 @@ def gaps_page(kb: KB) -> str:
     out.append("No venue is recorded. Many are arXiv-only; where a proceedings page lists the paper, add the "
                "venue (or `published_as` when it appeared under another title).\n\n")
     out.append(_by_branch(kb, no_venue))
+    out += _sources_to_improve(kb)
     return "".join(out)

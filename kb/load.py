@@ -539,6 +539,19 @@ class Loader:
                 self.problem(path, line, "category", f"file must live in kb/methods/{entry.category}/")
             for i, claim in enumerate(entry.claims):
                 self.check_ids(path, lines, ("claims", i, "setting"), claim.setting.model, claim.setting.hardware)
+                scenario = claim.setting.scenario
+                known = {sc.id for sc in self.kb.scenarios.scenarios} if self.kb.scenarios else set()
+                if scenario and scenario not in known:
+                    loc = ("claims", i, "setting", "scenario")
+                    self.problem(path, line_of(lines, loc), ".".join(map(str, loc)),
+                                 f"unknown scenario '{scenario}' (kb/scenarios.yaml)" + _close(scenario, known))
+                other = claim.setting.baseline_method
+                if other and (other not in self.kb.methods or self.kb.methods[other].effect.kind
+                              in ("none", "architecture")):
+                    loc = ("claims", i, "setting", "baseline_method")
+                    why = "is not an entry id" if other not in self.kb.methods else "has no effect to run"
+                    self.problem(path, line_of(lines, loc), ".".join(map(str, loc)),
+                                 f"baseline_method '{other}' {why}" + _close(other, self.kb.methods))
             effect = entry.effect
             for attr in ("draft_model", "student", "model", "baseline"):
                 self.check_ids(path, lines, ("effect",), getattr(effect, attr, None), None, attr)

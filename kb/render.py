@@ -158,8 +158,10 @@ def _glance(items: list[tuple[str, str]]) -> str:
     """The numbers that matter, in a box at the top of the page (it stays in view on a phone)."""
     if not items:
         return ""
-    cells = "".join(f'<div class="kb-glance-item"><span class="kb-glance-label">{text(label)}</span> '
-                    f'<span class="kb-glance-value">{text(value)}</span></div>' for label, value in items)
+    # Spans inside one div: the search index skips an excluded element up to its first closing tag of the
+    # same name, so a nested <div> would let the rest of the box into the index.
+    cells = "".join(f'<span class="kb-glance-item"><span class="kb-glance-label">{text(label)}</span> '
+                    f'<span class="kb-glance-value">{text(value)}</span></span>' for label, value in items)
     return f'<div class="kb-glance" data-search-exclude>{cells}</div>\n'
 
 
@@ -336,39 +338,111 @@ def _source_links(sources) -> str:
     return " ".join(link(s.url, f"[{i}]") for i, s in enumerate(sources, 1))
 
 
+# Where the catalogue files live, for the links of the models and hardware tables (mkdocs.yml repo_url).
+REPO_FILES = "https://github.com/llm-inference-kb/llm-inference-kb/blob/main/"
+# Peak columns of the hardware table: (title, formats shown in it).
+PEAK_COLUMNS = (("FP32", ("fp32",)), ("FP16 / BF16", ("fp16", "bf16")), ("FP8", ("fp8",)), ("INT8", ("int8",)),
+                ("4-bit (INT4 / FP4)", ("int4", "fp4")))
+
+
+def _file_cell(name: str, ident: str, path: str, sources) -> str:
+    """A catalogue row's name, its id (what the CLI takes), a link to its YAML file and its sources."""
+    return (f"**{text(name)}**<br><small>`{text(ident)}` · "
+            f'<a href="{REPO_FILES}{path}" title="the YAML file">file</a> · sources {_source_links(sources)}</small>')
+
+
+def _peaks(values: dict[str, float], formats: tuple[str, ...]) -> str:
+    got = [(f, values[f]) for f in formats if f in values]
+    if not got:
+        return ""
+    if len({v for _, v in got}) == 1:
+        return f"{got[0][1]:g}"
+    return " / ".join(f"{v:g} <small>{f}</small>" for f, v in got)
+
+
+def _catalogue_table(header: list[str], rows: list[list[str]]) -> str:
+    """Sortable (kb-live.js: click a column's name) and cards on a phone (kb.css)."""
+    return '<div class="kb-cards kb-sortable kb-catalogue" markdown data-search-exclude>\n\n' + table(header, rows) + "\n</div>\n"
+
+
 def hardware_page(kb: KB) -> str:
-    out = [front_matter(title="Hardware"), "# Hardware\n\n",
-           "The devices the calculator knows. Peaks are dense (no structured-sparsity doubling), in TOPS "
-           "(1e12 operations per second, a multiply-accumulate counting as two). The ridge point is the "
-           "arithmetic intensity (ops per byte) above which a layer is compute-bound at the FP16/BF16 peak.\n\n"]
+    out = [front_matter(title="Hardware", hide=["navigation", "toc"]), "# Hardware\n\n",
+           f"The {len(kb.hardware)} devices the calculator knows. Peaks are dense (no structured-sparsity "
+           "doubling), in TOPS (1e12 operations per second, a multiply-accumulate counting as two); an empty cell "
+           "is a format the sources do not list. The ridge point is the arithmetic intensity (ops per byte) above "
+           "which a layer is compute-bound at the 16-bit peak (FP32 where none is listed). Click a column's name "
+           "to sort by it; each device links its YAML file and its sources.\n\n"]
     rows = []
     for hw in sorted(kb.hardware.values(), key=lambda h: (h.vendor, h.name)):
-        peaks = ", ".join(f"{fmt} {v:g}" for fmt, v in hw.peak_tops.items())
-        half = hw.peak_tops.get("fp16") or hw.peak_tops.get("bf16")
+        half = hw.peak_tops.get("fp16") or hw.peak_tops.get("bf16") or hw.peak_tops.get("fp32")
         ridge = f"{half * 1e3 / hw.memory_bandwidth_gb_s:.0f}" if half else ""
-        link_ = f"{hw.interconnect.bandwidth_gb_s:g} GB/s" if hw.interconnect else ""
-        rows.append([f"`{text(hw.id)}`", text(hw.name), text(hw.segment), f"{hw.memory_gib:g}",
-                     f"{hw.memory_bandwidth_gb_s:g}", text(peaks), ridge, link_, _source_links(hw.sources)])
-    out.append(table(["id", "Device", "Segment", "Memory (GiB)", "Bandwidth (GB/s)", "Dense peaks (TOPS)",
-                      "Ridge (ops/B)", "Interconnect", "Sources"], rows))
+        links = []
+        if hw.interconnect:
+            links.append(f"{text(hw.interconnect.name)} {hw.interconnect.bandwidth_gb_s:g} GB/s")
+        if getattr(hw, "host_link", None):
+            links.append(f"host: {text(hw.host_link.name)} {hw.host_link.bandwidth_gb_s:g} GB/s")
+        if getattr(hw, "unified_memory", None):
+            links.append("unified memory")
+        rows.append([_file_cell(hw.name, hw.id, f"kb/hardware/{hw.id}.yaml", hw.sources), text(hw.segment),
+                     f"{hw.memory_gib:g}", f"{hw.memory_bandwidth_gb_s:g}"]
+                    + [_peaks(hw.peak_tops, formats) for _, formats in PEAK_COLUMNS]
+                    + [ridge, "<br>".join(links)])
+    out.append(_catalogue_table(["Device", "Segment", "Memory (GiB)", "Bandwidth (GB/s)"]
+                                + [title for title, _ in PEAK_COLUMNS]
+                                + ["Ridge (ops/B)", "Links"], rows))
+    other = sorted({f for hw in kb.hardware.values() for f in hw.peak_tops}
+                   - {f for _, formats in PEAK_COLUMNS for f in formats})
+    if other:
+        listed = "; ".join(f"{text(hw.name)}: " + ", ".join(f"{f} {hw.peak_tops[f]:g}" for f in other if f in hw.peak_tops)
+                           for hw in sorted(kb.hardware.values(), key=lambda h: (h.vendor, h.name))
+                           if any(f in hw.peak_tops for f in other))
+        out.append(f"\nOther formats ({text(', '.join(other))}, TOPS): {listed}.\n")
     notes = [f"- **{text(hw.name)}**: {text(hw.notes)}" for hw in kb.hardware.values() if hw.notes]
     if notes:
-        out.append("\n## Notes\n\n" + "\n".join(notes) + "\n")
+        out.append(f"\n## Notes {NO_SEARCH}\n\n" + "\n".join(notes) + "\n")
     return "".join(out)
 
 
+def _billions(n: float) -> str:
+    return f"{n:.3g}" if n < 100 else f"{n:.0f}"
+
+
 def models_page(kb: KB) -> str:
-    out = [front_matter(title="Models"), "# Models\n\n",
-           "The model architectures the calculator knows, with the fields of their Hugging Face "
-           "`config.json`.\n\n"]
+    """The model table. Parameter counts are the publisher's (`params`) where the file states them, else
+    counted from the architecture by the calculator; context, attention and KV cache come from the
+    calculator's model too, when it can build one (each cell degrades to empty otherwise)."""
+    try:
+        from kb.analysis import Catalogue
+
+        built = Catalogue(kb).models
+    except Exception:  # noqa: BLE001 (the page still lists the files; `kb check` reports the problem)
+        built = {}
+    out = [front_matter(title="Models", hide=["navigation", "toc"]), "# Models\n\n",
+           f"The {len(kb.models)} model architectures the calculator knows, read from their publishers' "
+           "`config.json`. Parameters are in billions: as the publisher states them where the file records it "
+           "(marked *), else counted from the architecture; *active* is what one token uses (MoE models route "
+           "to a few experts). KV cache per token is at 16 bits, over all layers. Click a column's name to sort "
+           "by it; each model links its YAML file and its sources.\n\n"]
     rows = []
-    for m in sorted(kb.models.values(), key=lambda m: (m.family, m.hidden_size, m.num_hidden_layers)):
+    for m in sorted(kb.models.values(), key=lambda m: (m.family, m.name)):  # a family's sizes together
+        c = built.get(m.id)
+        stated = getattr(m, "params", None)
+        if stated is not None:
+            total, active = f"{_billions(stated.total_b)}*", f"{_billions(stated.active_b)}*"
+        elif c is not None and getattr(c, "params_total", None):
+            total, active = _billions(c.params_total / 1e9), _billions(c.params_active / 1e9)
+        else:
+            total = active = ""
+        kv = ""
+        if c is not None and hasattr(c, "kv_bytes_per_token"):
+            kv = f"{c.kv_bytes_per_token(16) / 1024:,.0f}"
+        attention = text(getattr(c, "attention_kind", "")) if c is not None else ""
         experts = f"{m.num_experts_per_tok}/{m.num_local_experts}" if m.num_local_experts else ""
-        rows.append([f"`{text(m.id)}`", text(m.name), text(m.architecture), str(m.num_hidden_layers),
-                     str(m.hidden_size), str(m.intermediate_size), f"{m.num_attention_heads}/{m.num_key_value_heads}",
-                     str(m.vocab_size), experts, _source_links(m.sources)])
-    out.append(table(["id", "Model", "Arch.", "Layers", "Hidden", "MLP", "Heads (q/kv)", "Vocab",
-                      "Experts (k/n)", "Sources"], rows))
+        rows.append([_file_cell(m.name, m.id, f"kb/models/{m.id}.yaml", m.sources), total, active,
+                     f"{m.num_hidden_layers} × {m.hidden_size}", f"{m.num_attention_heads}/{m.num_key_value_heads}",
+                     attention, f"{m.max_position_embeddings:,}", kv, experts])
+    out.append(_catalogue_table(["Model", "Params (B)", "Active (B)", "Layers × width", "Heads (q/kv)", "Attention",
+                                 "Context (tokens)", "KV cache (KiB/token)", "Experts (k/n)"], rows))
     return "".join(out)
 
 

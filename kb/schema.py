@@ -300,6 +300,73 @@ class DataFormatEffect(Strict):
     ignores: str | None = Field(None, description=IGNORES)
 
 
+class ServingParams(Strict):
+    """The parameters of a serving method (calculator.serving.compare) that a claim may change from its entry's
+    effect (ClaimSetting.serving), e.g. the baseline's reservation when the paper compares with several servers."""
+
+    baseline_allocator: Literal["paged", "reserve"] | None = Field(
+        None, description="The baseline's KV-cache allocator (default reserve).")
+    baseline_max_seq_len: int | None = Field(
+        None, gt=0, le=100_000_000, description="Tokens the reserving baseline sets aside per request (default the "
+                                                "model's positions); 1 = exactly the request's own length (an oracle "
+                                                "that knows the output length).")
+    block_size: int | None = Field(None, gt=0, le=1_000_000, description="Tokens per KV block (paged, default 16).")
+    token_budget: int | None = Field(None, gt=0, le=10_000_000,
+                                     description="Tokens per continuous-batching iteration (chunked prefill).")
+    ttft_limit_s: float | None = Field(None, gt=0, le=1e5, description="Time-to-first-token limit, seconds.")
+    tpot_limit_s: float | None = Field(None, gt=0, le=1e5, description="Time-per-output-token limit, seconds.")
+    prefill_tp: int | None = Field(None, gt=0, le=1024, description="Devices of one prefill instance.")
+    decode_tp: int | None = Field(None, gt=0, le=1024, description="Devices of one decode instance.")
+
+
+class ServingEffect(ServingParams):
+    kind: Literal["serving"] = Field(
+        description="A serving method: it changes what a loaded server holds or how it schedules (KV allocator, "
+                    "chunked prefill, disaggregated pools), not one forward pass; analysed by "
+                    "calculator.serving.compare (--stage serve), never applied to a single run.")
+    allocator: Literal["paged", "reserve"] | None = Field(
+        None, description="The method's KV-cache allocator (PagedAttention: paged); compared at capacity with "
+                          "baseline_allocator.")
+    max_seq_len: int | None = Field(None, gt=0, le=100_000_000,
+                                    description="Tokens the method reserves per request, with allocator reserve.")
+    disaggregated: bool | None = Field(None, description="Prefill and decode on separate pools (DistServe, "
+                                                         "Splitwise), against one colocated server.")
+    basis: str | None = Field(None, description=BASIS)
+    ignores: str | None = Field(None, description=IGNORES)
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> "ServingEffect":
+        check_serving(self.model_dump(exclude_none=True))
+        return self
+
+
+def check_serving(effect: dict) -> None:
+    """Refuse a serving effect (or an effect with a claim's changes merged in) that compare() would not analyse
+    as written: exactly one mode, and no parameter that mode ignores."""
+    modes = [k for k in ("allocator", "token_budget", "disaggregated") if effect.get(k)]
+    if len(modes) != 1:
+        raise ValueError("a serving effect needs exactly one of allocator, token_budget and disaggregated: true"
+                         + (f" (got {', '.join(modes)})" if modes else ""))
+    mode = modes[0]
+    own = {"allocator": {"allocator", "block_size", "max_seq_len", "baseline_allocator", "baseline_max_seq_len"},
+           "token_budget": {"token_budget", "ttft_limit_s", "tpot_limit_s"},
+           "disaggregated": {"disaggregated", "ttft_limit_s", "tpot_limit_s", "prefill_tp", "decode_tp"}}[mode]
+    stray = sorted(k for k in effect if k not in own | {"kind", "basis", "ignores"})
+    if stray:
+        raise ValueError(f"{', '.join(stray)} has no meaning with {mode}; remove it")
+    if mode == "allocator":
+        if effect.get("block_size") and effect["allocator"] != "paged":
+            raise ValueError("block_size describes the paged allocator; remove it or use allocator: paged")
+        if effect.get("max_seq_len") and effect["allocator"] != "reserve":
+            raise ValueError("max_seq_len is the reservation of allocator reserve; remove it")
+        if effect.get("baseline_max_seq_len") and effect.get("baseline_allocator", "reserve") != "reserve":
+            raise ValueError("baseline_max_seq_len is the reservation of a reserving baseline; remove it")
+    if mode == "disaggregated" and (effect.get("ttft_limit_s") is None or effect.get("tpot_limit_s") is None):
+        raise ValueError("disaggregated serving is compared by goodput: give ttft_limit_s and tpot_limit_s")
+    if (effect.get("ttft_limit_s") is None) != (effect.get("tpot_limit_s") is None):
+        raise ValueError("ttft_limit_s and tpot_limit_s go together")
+
+
 class NoEffect(Strict):
     kind: Literal["none"] = Field(description="Nothing a roofline can show.")
     reason: str = Field(min_length=10, description="Plain words: why a roofline cannot show this method.")
@@ -309,7 +376,8 @@ Effect = Annotated[
     Union[
         QuantizationEffect, SparsityEffect, LowRankEffect, DistillationEffect, EarlyExitEffect,
         ContextualSparsityEffect, ArchitectureEffect, SpeculativeEffect, ParallelDecodingEffect,
-        KVCompressionEffect, OperatorFusionEffect, OffloadingEffect, DataFormatEffect, NoEffect,
+        KVCompressionEffect, OperatorFusionEffect, OffloadingEffect, DataFormatEffect, ServingEffect,
+        NoEffect,
     ],
     Field(discriminator="kind"),
 ]
@@ -320,6 +388,40 @@ ClaimMetric = Literal[
 ]
 
 
+ClaimSettingKey = Literal["model", "hardware", "batch", "seq_len", "gen_len", "tp"]
+
+# Why a claim cannot be judged by an inference roofline: a small fixed vocabulary (CLAIMS_FORMAT.md).
+OUTSIDE_ROOFLINE = {
+    "kernel-only": "a kernel or operator measured against another kernel, not a whole inference step",
+    "accelerator-design": "a proposed accelerator (FPGA, ASIC or simulated hardware), not a catalogue device",
+    "accuracy-only": "the number measures quality, not time or memory",
+    "training": "the number is a training, fine-tuning or calibration cost, not inference",
+    "energy": "the number is energy or power, which the roofline does not model",
+    "different-metric": "the number measures something the calculator does not compute (FLOPs, tokens, "
+                        "compression ratio, model size on disk, quantization time)",
+    "unmodelled-model": "the paper's model is of a kind the calculator does not model (vision, diffusion, "
+                        "state-space, encoder-only)",
+    "unmodelled-hardware": "the paper's device is of a kind the catalogue does not hold (phone, mobile NPU, "
+                           "embedded board) and no catalogue device stands in for it",
+    "unmodelled-system": "the gain comes from system behaviour a single-request roofline does not show "
+                         "(request scheduling, offloading to host or disk, multi-node serving)",
+    "method-baseline": "the baseline is another compression method, not the uncompressed model the roofline "
+                       "holds the method against",
+    "unstated-setting": "the paper gives no model or device for this number",
+}
+OutsideReason = Literal[
+    "kernel-only", "accelerator-design", "accuracy-only", "training", "energy", "different-metric",
+    "unmodelled-model", "unmodelled-hardware", "unmodelled-system", "method-baseline", "unstated-setting",
+]
+
+
+class OutsideRoofline(Strict):
+    """Why an inference roofline cannot judge a claim."""
+
+    reason: OutsideReason = Field(description="One of a fixed vocabulary (kernel-only, accelerator-design, ...).")
+    explanation: str | None = Field(None, min_length=5, description="The reason in words for this claim.")
+
+
 class ClaimSetting(Strict):
     """The setting a claim was measured in; `model`/`hardware` are catalogue ids."""
 
@@ -328,7 +430,30 @@ class ClaimSetting(Strict):
     batch: int | None = Field(None, gt=0, description="Batch size.")
     seq_len: int | None = Field(None, gt=0, description="Prompt / context length in tokens.")
     gen_len: int | None = Field(None, gt=0, description="Generated tokens.")
+    tp: int | None = Field(None, gt=0, description="Devices the model is split over (tensor parallel).")
+    scenario: str | None = Field(
+        None, description="A scenario id of kb/scenarios.yaml whose values stand in for those the paper does not "
+                          "state (each marked assumed): for a number given without model, device or shape.")
+    baseline_method: str | None = Field(
+        None, description="The baseline is another entry of the knowledge base (its id): the claim is held against "
+                          "that entry's effect instead of the plain model.")
+    max_batch: bool | None = Field(
+        None, description="Throughput with each side at the largest batch that fits the device (the paper raises "
+                          "the batch until memory runs out); `batch` is then ignored.")
+    assumed: list[ClaimSettingKey] | None = Field(
+        None, description="Values above that the paper does not state for this number: chosen by us "
+                          "(e.g. the closest catalogue model or device, a typical batch).")
     description: str | None = Field(None, description="The setting in words, as the paper gives it.")
+    serving: ServingParams | None = Field(
+        None, description="Serving effects only: parameters of this claim's comparison that differ from the "
+                          "entry's effect (e.g. a baseline that reserves exactly the request's length).")
+
+    @model_validator(mode="after")
+    def _assumed_named(self) -> "ClaimSetting":
+        for key in ("model", "hardware"):
+            if self.assumed and key in self.assumed and getattr(self, key) is None:
+                raise ValueError(f"'{key}' is listed in assumed but not set")
+        return self
 
 
 class Claim(Strict):
@@ -340,6 +465,14 @@ class Claim(Strict):
     setting: ClaimSetting = Field(default_factory=ClaimSetting, description="Where it was measured.")
     source: str = Field(min_length=1, description="Where in the paper: Abstract, Table N, Figure N, Section N.")
     note: str | None = Field(None, description="Remark, e.g. a conversion from percent.")
+    outside_roofline: OutsideRoofline | None = Field(
+        None, description="Why an inference roofline cannot judge this claim; the claim then gets no verdict.")
+    memory_of: Literal["total", "weights", "kv_cache"] | None = Field(
+        None, description="For memory_reduction: what the ratio counts (default: the whole footprint at the "
+                          "end of the request; weights or kv_cache when the paper counts only those).")
+    explanation: str | None = Field(
+        None, min_length=10, description="Why the claim exceeds the roofline bound, after reading the paper's "
+                                         "setting (a weaker baseline, another metric, batching, ...).")
 
 
 class PublishedAs(Strict):
@@ -463,6 +596,22 @@ class Method(Strict):
             raise ValueError("expected YYYY-MM-DD or YYYY-MM")
         return v
 
+    @model_validator(mode="after")
+    def _claim_serving(self) -> "Method":
+        """A claim's `setting.serving` changes a serving effect: only there, and the merge must still analyse."""
+        for i, claim in enumerate(self.claims):
+            changes = claim.setting.serving
+            if changes is None:
+                continue
+            if self.effect.kind != "serving":
+                raise ValueError(f"claims.{i}.setting.serving changes a serving effect; this entry's effect is "
+                                 f"{self.effect.kind}")
+            try:
+                check_serving({**self.effect.model_dump(exclude_none=True), **changes.model_dump(exclude_none=True)})
+            except ValueError as exc:
+                raise ValueError(f"claims.{i}.setting.serving: {exc}") from None
+        return self
+
     def fact_value(self, fact: str) -> object:
         """The value behind an `unconfirmed` key (`code` lives under `links`)."""
         return self.links.code if fact == "code" else getattr(self, fact)
@@ -531,16 +680,39 @@ class Scenarios(Strict):
 # --------------------------------------------------------------------------- catalogues
 
 
+# Hosts whose pages are the maker's own (datasheets, whitepapers, product pages, documentation). A device
+# source on any other host counts as third-party unless it says `kind: vendor` (a vendor document hosted
+# elsewhere, e.g. AMD's ROCm docs repository on GitHub).
+VENDOR_DOMAINS = ("nvidia.com", "amd.com", "apple.com", "intel.com", "google.com", "habana.ai", "arm.com",
+                  "qualcomm.com", "cerebras.ai", "groq.com", "tenstorrent.com", "ampere.com")
+
+
 class Source(Strict):
     """A document that states some of an entry's numbers."""
 
     url: HttpsUrl = Field(description="Address of the datasheet, whitepaper or config file.")
     fields: list[str] = Field(min_length=1, description="Fields whose numbers it states, or [all].")
+    kind: Literal["vendor", "third-party"] | None = Field(
+        None, description="vendor: a document the maker published (datasheet, whitepaper, product page, its "
+                          "documentation), wherever it is hosted; third-party: a spec database, reseller, press "
+                          "or blog page, even one that reproduces the datasheet. Default: vendor when the host "
+                          "is one of kb.schema.VENDOR_DOMAINS, else third-party.")
+    location: str | None = Field(None, description="Where in the document the numbers are (table, page).")
 
     @field_validator("url")
     @classmethod
     def _check_https(cls, v: str) -> str:
         return _https(v)
+
+    @property
+    def third_party(self) -> bool:
+        """True unless the source is the maker's own document (see `kind`)."""
+        if self.kind:
+            return self.kind == "third-party"
+        from urllib.parse import urlparse
+
+        host = (urlparse(self.url).hostname or "").lower()
+        return not any(host == d or host.endswith("." + d) for d in VENDOR_DOMAINS)
 
 
 class Link(Strict):
@@ -549,6 +721,23 @@ class Link(Strict):
 
 
 PeakFormat = Literal["fp32", "tf32", "bf16", "fp16", "fp8", "fp6", "fp4", "int8", "int4"]
+PEAK_FORMATS = PeakFormat.__args__
+HARDWARE_SOURCE_FIELDS = ("all", "year", "memory_gib", "memory_bandwidth_gb_s", "peak_tops", "interconnect",
+                          "host_link")
+
+
+class AltFigure(Strict):
+    """A vendor figure for a device field that disagrees with the value the file uses."""
+
+    field: str = Field(description="The field, as sources name it: memory_bandwidth_gb_s, peak_tops.fp8, ...")
+    value: float = Field(description="The other figure, in the field's units (dense for peaks).")
+    url: HttpsUrl = Field(description="The vendor document that states it.")
+    note: str | None = Field(None, description="Which document revision or SKU, and why it is not the one used.")
+
+    @field_validator("url")
+    @classmethod
+    def _check_https(cls, v: str) -> str:
+        return _https(v)
 
 
 class Hardware(Strict):
@@ -566,8 +755,19 @@ class Hardware(Strict):
     peak_tops: dict[PeakFormat, float] = Field(
         min_length=1, description="Dense peak per compute format, 1e12 ops/s.")
     interconnect: Link | None = Field(None, description="Device-to-device link for tensor parallelism.")
-    host_link: Link | None = Field(None, description="Link to host memory, for offloading.")
-    sources: list[Source] = Field(min_length=1, description="Where every number comes from.")
+    host_link: Link | None = Field(None, description="Link to host memory, for offloading (PCIe generation "
+                                                     "and width, NVLink-C2C, ...), bandwidth as the vendor states it; "
+                                                     "a source that gives only the PCIe generation and width is "
+                                                     "entered at the x16 totals NVIDIA's datasheets print (Gen3 32, "
+                                                     "Gen4 64, Gen5 128 GB/s, both directions).")
+    unified_memory: bool = Field(False, description="The device computes out of the host's own memory (Apple "
+                                                     "M-series, Jetson, GB10, a CPU): no host link to offload over.")
+    sources: list[Source] = Field(min_length=1, description="Where every number comes from: every number field "
+                                                            "(memory, bandwidth, each peak, links) must be "
+                                                            "listed in some source's fields.")
+    alternatives: list[AltFigure] = Field(
+        default_factory=list, description="Vendor figures that disagree with the value used (another datasheet "
+                                          "revision, a whitepaper); the field holds the one used.")
     notes: str | None = Field(None, description="SKU, clocks, or numbers left out and why.")
 
     @field_validator("peak_tops")
@@ -577,6 +777,73 @@ class Hardware(Strict):
             if value <= 0:
                 raise ValueError(f"{fmt}: peak must be > 0")
         return v
+
+    def number_fields(self) -> list[str]:
+        """The number fields this device sets, as sources name them (peak_tops.fp16, host_link, ...); `year` is
+        a label, listed in a source where one states it but not required to be."""
+        out = ["memory_gib", "memory_bandwidth_gb_s"] + [f"peak_tops.{f}" for f in self.peak_tops]
+        return out + [name for name in ("interconnect", "host_link") if getattr(self, name) is not None]
+
+    @model_validator(mode="after")
+    def _sourced(self) -> "Hardware":
+        known = set(HARDWARE_SOURCE_FIELDS) | {f"peak_tops.{f}" for f in PEAK_FORMATS}
+        for src in self.sources:
+            bad = [f for f in src.fields if f not in known]
+            if bad:
+                raise ValueError(f"source {src.url}: unknown field '{bad[0]}' (expected one of "
+                                 f"{', '.join(HARDWARE_SOURCE_FIELDS)} or peak_tops.<format>)")
+        listed = {f for src in self.sources for f in src.fields}
+        if "all" not in listed:
+            for name in self.number_fields():
+                if name not in listed and name.split(".")[0] not in listed:
+                    raise ValueError(f"{name}: no source lists this field; add it to the fields of the source "
+                                     "that states the number, or leave the number out")
+        for alt in self.alternatives:
+            if alt.field not in known - {"all", "peak_tops"}:
+                raise ValueError(f"alternatives: unknown field '{alt.field}'")
+        if self.unified_memory and self.host_link is not None:
+            raise ValueError("unified_memory and host_link exclude each other")
+        return self
+
+
+class ModelParams(Strict):
+    """A model's parameter counts as its publisher states them (model card or paper)."""
+
+    total_b: float = Field(gt=0, description="Total parameters in billions (every expert), as stated.")
+    active_b: float = Field(gt=0, description="Parameters used per token in billions; equals total_b for a "
+                                              "dense model.")
+    source: HttpsUrl = Field(description="Where the figures are stated.")
+    location: str | None = Field(None, description="Where in that document, e.g. \"model card, 'Model Summary'\".")
+    active_without_embedding: bool | None = Field(
+        None, description="The publisher's active figure leaves out the input embedding (a table lookup, not a "
+                          "matrix product), as OpenAI's gpt-oss card does; the test then compares it with "
+                          "params_active minus the embedding matrix.")
+    size_class: bool | None = Field(
+        None, description="The stated total is a size class (the model's name, e.g. '7B' or '14-billion'), not a "
+                          "count: the test holds it within 5% instead of 3%.")
+
+    @field_validator("source")
+    @classmethod
+    def _check_https(cls, v: str) -> str:
+        return _https(v)
+
+    @model_validator(mode="after")
+    def _active(self) -> "ModelParams":
+        if self.active_b > self.total_b:
+            raise ValueError("active_b exceeds total_b")
+        return self
+
+
+# Fields a `config:` block fills in (derived by calculator.hf); a file with `config:` gives none of them.
+MODEL_SHAPE_FIELDS = (
+    "architecture", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+    "num_key_value_heads", "head_dim", "vocab_size", "max_position_embeddings", "tie_word_embeddings",
+    "num_local_experts", "num_experts_per_tok", "qkv_bias", "o_bias", "mlp_bias", "sliding_window",
+    "layer_types", "attention_sinks", "qk_norm", "q_lora_rank", "kv_lora_rank", "qk_nope_head_dim",
+    "qk_rope_head_dim", "v_head_dim", "moe_intermediate_size", "num_shared_experts",
+    "shared_expert_intermediate_size", "dense_layers", "linear_num_key_heads", "linear_num_value_heads",
+    "linear_key_head_dim", "linear_value_head_dim", "linear_conv_kernel_dim",
+)
 
 
 class ModelArch(Strict):
@@ -597,9 +864,55 @@ class ModelArch(Strict):
     tie_word_embeddings: bool = Field(False, description="lm_head shares the embedding matrix.")
     num_local_experts: int | None = Field(None, gt=0, description="Experts per MoE layer.")
     num_experts_per_tok: int | None = Field(None, gt=0, description="Experts each token uses.")
+    qkv_bias: bool | None = Field(None, description="Biases on q/k/v (default from the architecture).")
+    o_bias: bool | None = Field(None, description="Bias on o_proj (default from the architecture).")
+    mlp_bias: bool | None = Field(None, description="Biases on the MLP / expert projections.")
+    sliding_window: int | None = Field(None, gt=0, description="Window W of the window layers (tokens).")
+    layer_types: list[Literal["full", "window", "linear"]] | None = Field(
+        None, description="Attention of each layer; absent with sliding_window: every layer a window layer.")
+    attention_sinks: bool | None = Field(None, description="A learned sink logit per head (gpt-oss).")
+    qk_norm: bool | None = Field(None, description="RMSNorm on each query and key head (Qwen3, Gemma 3).")
+    q_lora_rank: int | None = Field(None, gt=0, description="Latent attention: query down-projection rank.")
+    kv_lora_rank: int | None = Field(None, gt=0, description="Latent attention: KV latent width (cached).")
+    qk_nope_head_dim: int | None = Field(None, gt=0, description="Latent attention: per-head q/k width without RoPE.")
+    qk_rope_head_dim: int | None = Field(None, gt=0, description="Latent attention: RoPE width (cached).")
+    v_head_dim: int | None = Field(None, gt=0, description="Latent attention: per-head value width.")
+    moe_intermediate_size: int | None = Field(None, gt=0, description="Width of one routed expert.")
+    num_shared_experts: int | None = Field(None, gt=0, description="Shared experts every token runs.")
+    shared_expert_intermediate_size: int | None = Field(None, gt=0, description="Width of one shared expert.")
+    dense_layers: list[int] | None = Field(None, description="Indices of the dense-MLP layers of a MoE model.")
+    linear_num_key_heads: int | None = Field(None, gt=0, description="Linear attention (Gated DeltaNet): key heads.")
+    linear_num_value_heads: int | None = Field(None, gt=0, description="Linear attention: value heads (one state "
+                                                                       "each).")
+    linear_key_head_dim: int | None = Field(None, gt=0, description="Linear attention: key head width.")
+    linear_value_head_dim: int | None = Field(None, gt=0, description="Linear attention: value head width.")
+    linear_conv_kernel_dim: int | None = Field(None, gt=0, description="Linear attention: causal convolution width.")
+    config: dict | None = Field(None, description="The publisher's config.json, verbatim (architecture keys); "
+                                                  "the shape fields are derived from it by calculator.hf.")
+    params: ModelParams | None = Field(None, description="Total and active parameters as the publisher states "
+                                                         "them; calculator's counts are tested against them.")
     parameters_b: float | None = Field(None, gt=0, description="Total parameters in billions, as stated.")
     sources: list[Source] = Field(min_length=1, description="Where every number comes from.")
     notes: str | None = Field(None, description="Remarks.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_config(cls, data: object) -> object:
+        """A `config:` block gives every shape field (calculator.hf reads it); none may be written beside it."""
+        if not isinstance(data, dict) or data.get("config") is None:
+            return data
+        config = data["config"]
+        both = [k for k in MODEL_SHAPE_FIELDS if k in data]
+        if both:
+            raise ValueError(f"give the shape in config only, not also as {', '.join(both)}")
+        from calculator.hf import model_from_hf_config
+        from calculator.spec import CalculatorError
+
+        try:
+            model = model_from_hf_config(config, model_id=str(data.get("id", "")), where="config")
+        except CalculatorError as exc:
+            raise ValueError(str(exc)) from None
+        return {**data, **model_shape(model)}
 
     @model_validator(mode="after")
     def _heads(self) -> "ModelArch":
@@ -608,6 +921,25 @@ class ModelArch(Strict):
         if (self.num_local_experts is None) != (self.num_experts_per_tok is None):
             raise ValueError("num_local_experts and num_experts_per_tok go together")
         return self
+
+
+def model_shape(model) -> dict:
+    """The shape fields of a calculator Model, as a model file writes them (absent = default)."""
+    out = {}
+    for key in MODEL_SHAPE_FIELDS:
+        value = getattr(model, key)
+        if key in ("layer_types", "dense_layers"):
+            value = list(value) if value else None
+        elif key in ("num_local_experts", "num_experts_per_tok") or key in (
+                "sliding_window", "q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim",
+                "moe_intermediate_size", "num_shared_experts", "shared_expert_intermediate_size") or key.startswith(
+                "linear_"):
+            value = value or None
+        elif key in ("attention_sinks", "qk_norm"):
+            value = value or None
+        if value is not None:
+            out[key] = value
+    return out
 
 
 # --------------------------------------------------------------------------- data/methods.json
@@ -655,6 +987,10 @@ class ClaimCheck(Strict):
     setting: str | None = Field(description="The setting it was checked in; unstated values marked assumed.")
     calculator_query: str | None = Field(
         description="Query string of the live calculator for that setting (method A, baseline B).")
+    reason: str | None = Field(None, description="Short key of why it is not checkable (the outside_roofline "
+                                                 "vocabulary, or a computed one such as effect-none).")
+    explanation: str | None = Field(None, description="Why the claim exceeds the bound, from the entry.")
+    expected: float | None = Field(None, description="The calibrated expected value for the same setting.")
 
 
 class MethodRecord(Method):

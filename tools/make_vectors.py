@@ -37,7 +37,10 @@ SEED = 20240226
 MODEL_KEYS = ("id", "name", "family", "architecture", "hidden_size", "intermediate_size",
               "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim",
               "vocab_size", "max_position_embeddings", "tie_word_embeddings", "num_local_experts",
-              "num_experts_per_tok")
+              "num_experts_per_tok", "qkv_bias", "o_bias", "mlp_bias", "sliding_window", "layer_types",
+              "attention_sinks", "qk_norm", "q_lora_rank", "kv_lora_rank", "qk_nope_head_dim",
+              "qk_rope_head_dim", "v_head_dim", "moe_intermediate_size", "num_shared_experts",
+              "shared_expert_intermediate_size", "dense_layers")
 HARDWARE_KEYS = ("id", "name", "memory_bandwidth_gb_s", "peak_tops", "memory_gib", "interconnect", "host_link")
 
 BIT_PRESETS = ((16, 16, 16), (4, 16, 16), (3, 16, 16), (2, 16, 16), (1, 16, 16), (8, 8, 16),
@@ -68,6 +71,7 @@ def expect(result) -> dict:
     """The numbers the JavaScript must reproduce."""
     out = {
         "model_parameters": result.model.parameters,
+        "model_params_active": result.model.params_active,
         "formats": dict(result.formats),
         "notes": list(result.notes),
         "stages": {
@@ -241,6 +245,45 @@ CUSTOM_MODELS = {
                       num_key_value_heads=2, vocab_size=151936, tie_word_embeddings=True),
 }
 
+# Today's families as data (calculator.recipe): scaled-down shapes of DeepSeek-V3, DeepSeek-V2-Lite, Gemma 3,
+# gpt-oss, Mistral 7B v0.1, Qwen3-MoE and Llama 4, so every attention and MLP kind and their mixes are held.
+FAMILY_MODELS = {
+    "mla-moe": dict(id="custom-mla-moe", hidden_size=1024, intermediate_size=2816, num_hidden_layers=6,
+                    num_attention_heads=16, num_key_value_heads=16, vocab_size=32000, q_lora_rank=384,
+                    kv_lora_rank=128, qk_nope_head_dim=64, qk_rope_head_dim=32, v_head_dim=64,
+                    num_local_experts=16, num_experts_per_tok=4, moe_intermediate_size=256,
+                    num_shared_experts=2, dense_layers=[0]),
+    "mla-lite": dict(id="custom-mla-lite", hidden_size=2048, intermediate_size=10944, num_hidden_layers=4,
+                     num_attention_heads=16, num_key_value_heads=16, vocab_size=102400, kv_lora_rank=512,
+                     qk_nope_head_dim=128, qk_rope_head_dim=64, v_head_dim=128, num_local_experts=64,
+                     num_experts_per_tok=6, moe_intermediate_size=1408, num_shared_experts=2, dense_layers=[0]),
+    "window-global": dict(id="custom-window-global", hidden_size=1152, intermediate_size=6912,
+                          num_hidden_layers=12, num_attention_heads=4, num_key_value_heads=1, head_dim=256,
+                          vocab_size=262144, tie_word_embeddings=True, sliding_window=512, qk_norm=True,
+                          layer_types=["window"] * 5 + ["full"] + ["window"] * 5 + ["full"]),
+    "oss-like": dict(id="custom-oss-like", hidden_size=2880, intermediate_size=2880, num_hidden_layers=4,
+                     num_attention_heads=64, num_key_value_heads=8, head_dim=64, vocab_size=201088,
+                     sliding_window=128, layer_types=["window", "full"] * 2, attention_sinks=True,
+                     qkv_bias=True, o_bias=True, mlp_bias=True, num_local_experts=32, num_experts_per_tok=4),
+    "all-window": dict(id="custom-all-window", hidden_size=4096, intermediate_size=14336, num_hidden_layers=4,
+                       num_attention_heads=32, num_key_value_heads=8, vocab_size=32000, sliding_window=4096),
+    "qwen3-moe-like": dict(id="custom-qwen3-moe", hidden_size=2048, intermediate_size=6144, num_hidden_layers=6,
+                           num_attention_heads=32, num_key_value_heads=4, head_dim=128, vocab_size=151936,
+                           qk_norm=True, num_local_experts=128, num_experts_per_tok=8, moe_intermediate_size=768,
+                           dense_layers=[0, 3]),
+    "hybrid-linear": dict(id="custom-hybrid-linear", hidden_size=2048, intermediate_size=5120, num_hidden_layers=8,
+                          num_attention_heads=16, num_key_value_heads=2, head_dim=256, vocab_size=151936,
+                          qk_norm=True, num_local_experts=64, num_experts_per_tok=10, moe_intermediate_size=512,
+                          num_shared_experts=1, linear_num_key_heads=16, linear_num_value_heads=32,
+                          linear_key_head_dim=128, linear_value_head_dim=128, linear_conv_kernel_dim=4,
+                          layer_types=["linear", "linear", "linear", "full"] * 2),
+    "llama4-like": dict(id="custom-llama4-like", hidden_size=5120, intermediate_size=16384, num_hidden_layers=8,
+                        num_attention_heads=40, num_key_value_heads=8, head_dim=128, vocab_size=202048,
+                        num_local_experts=16, num_experts_per_tok=1, moe_intermediate_size=8192,
+                        num_shared_experts=1, sliding_window=8192,
+                        layer_types=["window", "window", "window", "full"] * 2),
+}
+
 CUSTOM_HARDWARE = {
     "int8-only": dict(id="custom-int8-only", memory_bandwidth=100e9, peak_ops={"int8": 50e12}),
     "fp32-only": dict(id="custom-fp32-only", name="FP32 device", memory_bandwidth=51.2e9,
@@ -380,7 +423,8 @@ def _effect_cases(b: _Builder, model_ids: list[str], hw_ids: list[str]) -> None:
         ("distillation-nothing", "llama-2-7b", "nvidia-a6000", {}, {"kind": "distillation"}),
         ("distillation-unknown-student", "llama-2-7b", "nvidia-a6000", {},
          {"kind": "distillation", "student": "no-such-model"}),
-        ("offloading-no-host-link", "llama-2-7b", "nvidia-a6000", {}, {"kind": "offloading", "offloaded": 0.5}),
+        ("offloading-no-host-link", "llama-2-7b", CUSTOM_HARDWARE["fp32-only"], {},
+         {"kind": "offloading", "offloaded": 0.5}),
         ("quantization-group-16-bit", "llama-2-7b", "nvidia-a6000", {},
          {"kind": "quantization", "weights": {"bits": 16, "group_size": 128}}),
         ("speculative-draft-tp", "llama-2-70b", "nvidia-a100-80gb", dict(tp=8),
@@ -391,6 +435,8 @@ def _effect_cases(b: _Builder, model_ids: list[str], hw_ids: list[str]) -> None:
 
 
 def build() -> str:
+    from calculator.formats import PRESETS
+
     """The text of tests/js/vectors.json."""
     import calculator.core as core
 
@@ -448,6 +494,49 @@ def build() -> str:
                     break
             else:
                 raise AssertionError(f"no valid case for custom device {name}")
+    # Today's families: random settings, then the runs that cross a window or switch the latent form.
+    rng = random.Random(f"{SEED}-families")
+    for name, fields in FAMILY_MODELS.items():
+        for j in range(8):
+            hw = rng.choice(hw_ids)
+            for _ in range(50):
+                if b.try_case(f"family-{name}-{j}", fields, hw, _random_settings(rng), ("family",)):
+                    break
+            else:
+                raise AssertionError(f"no valid case for family model {name}")
+    crossing = [
+        ("all-window", dict(seq_len=3000, gen_len=2000)), ("window-global", dict(seq_len=300, gen_len=400)),
+        ("oss-like", dict(seq_len=100, gen_len=100, batch=16)), ("llama4-like", dict(seq_len=8000, gen_len=500)),
+    ]
+    for name, settings in crossing:
+        for flash in (True, False):
+            assert b.try_case(f"family-{name}-window-crossing-{'fused' if flash else 'unfused'}",
+                              FAMILY_MODELS[name], "nvidia-h100-sxm",
+                              dict(settings, stage="generate", flash_attention=flash), ("family",))
+    for name in ("mla-moe", "mla-lite"):
+        for tp in (1, 4):
+            for flash in (True, False):
+                assert b.try_case(f"family-{name}-tp{tp}-{'fused' if flash else 'unfused'}", FAMILY_MODELS[name],
+                                  "nvidia-h100-sxm", dict(tp=tp, flash_attention=flash, batch=8, seq_len=1024),
+                                  ("family",))
+        assert b.try_case(f"family-{name}-seq-len-1", FAMILY_MODELS[name], "nvidia-a100-80gb",
+                          dict(seq_len=1, gen_len=8), ("family",))
+    # Expert parallelism: attention data-parallel, experts split, all-to-all dispatch and combine.
+    for name, model in (("mixtral", "mixtral-8x7b"), ("mla-moe", FAMILY_MODELS["mla-moe"]),
+                        ("oss-like", FAMILY_MODELS["oss-like"]), ("qwen3-moe-like", FAMILY_MODELS["qwen3-moe-like"])):
+        for ep, flash in ((2, True), (8, False), (4, True)):
+            if name == "mixtral" and ep == 8:
+                continue
+            assert b.try_case(f"ep-{name}-{ep}", model, "nvidia-h100-sxm",
+                              dict(ep=ep, batch=16, seq_len=1024, gen_len=64, flash_attention=flash), ("family",)), name
+    # Named number formats (calculator.formats): each on a dense and a MoE model, weights and KV cache.
+    for j, name in enumerate(PRESETS):
+        model = ("llama-3.1-8b", "mixtral-8x7b", "gpt-oss-20b")[j % 3] if "gpt-oss-20b" in b.models else "llama-2-7b"
+        hw = ("nvidia-b200", "nvidia-h100-sxm", "nvidia-a100-80gb")[j % 3]
+        assert b.try_case(f"format-{name}", model, hw if hw in b.hardware else "nvidia-a100-80gb",
+                          dict(weight_format=name, kv_format=name, batch=4, quantize_head=j % 2 == 0,
+                               a_bits=8 if j % 4 == 1 else 16, number_format="fp" if j % 4 == 1 else "int"),
+                          ("format",)), name
     b.try_case("mqa-tp4-copies", CUSTOM_MODELS["mqa"], "nvidia-a100-80gb", dict(tp=4))
     b.try_case("gen-len-1", "llama-2-13b", "nvidia-a100-40gb", dict(stage="generate", gen_len=1))
     b.try_case("gen-len-2", "llama-2-70b", "nvidia-h100-sxm", dict(stage="generate", gen_len=2, tp=4))
@@ -518,9 +607,31 @@ def build() -> str:
         ("head-dim", dict(CUSTOM_MODELS["tiny"], num_attention_heads=3, num_key_value_heads=1),
          "nvidia-a6000", {}),
         ("moe-missing", dict(CUSTOM_MODELS["tiny"], architecture="mixtral"), "nvidia-a6000", {}),
-        ("moe-on-llama", dict(CUSTOM_MODELS["tiny"], num_local_experts=4, num_experts_per_tok=2),
-         "nvidia-a6000", {}),
+        ("moe-on-opt", dict(CUSTOM_MODELS["tiny"], architecture="opt", num_local_experts=4,
+                            num_experts_per_tok=2), "nvidia-a6000", {}),
         ("moe-top-k", dict(CUSTOM_MODELS["moe-all-experts"], num_experts_per_tok=5), "nvidia-a6000", {}),
+        ("q-lora-without-kv", dict(CUSTOM_MODELS["tiny"], q_lora_rank=4), "nvidia-a6000", {}),
+        ("latent-missing-v", dict(FAMILY_MODELS["mla-moe"], v_head_dim=0), "nvidia-a6000", {}),
+        ("layer-types-length", dict(FAMILY_MODELS["window-global"], layer_types=["window", "full"]),
+         "nvidia-a6000", {}),
+        ("window-without-size", dict(FAMILY_MODELS["window-global"], sliding_window=0), "nvidia-a6000", {}),
+        ("dense-layers-without-experts", dict(CUSTOM_MODELS["tiny"], dense_layers=[0]), "nvidia-a6000", {}),
+        ("dense-layer-index", dict(FAMILY_MODELS["mla-moe"], dense_layers=[6]), "nvidia-a6000", {}),
+        ("shared-width-without-shared", dict(FAMILY_MODELS["qwen3-moe-like"], shared_expert_intermediate_size=64),
+         "nvidia-a6000", {}),
+        ("sinks-not-bool", dict(CUSTOM_MODELS["tiny"], attention_sinks=1), "nvidia-a6000", {}),
+        ("linear-incomplete", dict(FAMILY_MODELS["hybrid-linear"], linear_conv_kernel_dim=0), "nvidia-a6000", {}),
+        ("linear-without-types", dict(FAMILY_MODELS["hybrid-linear"], layer_types=None), "nvidia-a6000", {}),
+        ("tp-linear-heads", FAMILY_MODELS["hybrid-linear"], "nvidia-a100-80gb", dict(tp=32)),
+        ("tp-moe-width", dict(FAMILY_MODELS["qwen3-moe-like"], moe_intermediate_size=770), "nvidia-a100-80gb",
+         dict(tp=4)),
+        ("ep-dense", "llama-2-7b", "nvidia-h100-sxm", dict(ep=2, batch=2)),
+        ("ep-with-tp", "mixtral-8x7b", "nvidia-h100-sxm", dict(ep=2, tp=2, batch=2)),
+        ("ep-batch", "mixtral-8x7b", "nvidia-h100-sxm", dict(ep=4, batch=6)),
+        ("ep-experts", "mixtral-8x7b", "nvidia-h100-sxm", dict(ep=3, batch=3)),
+        ("format-unknown", "llama-2-7b", "nvidia-a6000", dict(weight_format="q3_k_xl")),
+        ("format-with-group", "llama-2-7b", "nvidia-a6000", dict(weight_format="nvfp4", w_bits=4, group_size=64)),
+        ("format-bits-contradict", "llama-2-7b", "nvidia-a6000", dict(kv_format="fp8", kv_bits=4)),
         ("hw-empty", "llama-2-7b", dict(id="x", memory_bandwidth=1e9, peak_ops={}), {}),
         ("hw-format", "llama-2-7b", dict(id="x", memory_bandwidth=1e9, peak_ops={"fp64": 1e12}), {}),
         ("hw-bandwidth", "llama-2-7b", dict(id="x", memory_bandwidth=0, peak_ops={"fp16": 1e12}), {}),
@@ -542,6 +653,7 @@ def build() -> str:
         "about": "Written by tools/make_vectors.py from calculator.analyze and calculator.effects.apply_effect; "
                  "do not edit by hand. Layer rows: [name, count, ops, bytes, time_s, bound, format].",
         "families": sorted(f for f in families if f),
+        "number_formats": {name: [f.bits, f.element_bits, f.number_format] for name, f in PRESETS.items()},
         "catalogue": cat,
         "cases": b.cases,
         "effect_cases": b.effect_cases,

@@ -95,3 +95,76 @@ def test_flash_attention_never_more_attention_bytes(model_id, work):
     for name in ("prefill", "decode"):
         unfused = sum(plain.stages[name].layer(n).bytes for n in ("qk_matmul", "softmax", "sv_matmul"))
         assert fused.stages[name].layer("attention").bytes <= unfused
+
+
+# ------------------------------------------------------------------------- today's families (calculator.recipe)
+from dataclasses import replace  # noqa: E402
+
+from calculator import Model  # noqa: E402
+
+FAMILIES = {
+    "mla-moe": Model(id="mla-moe", hidden_size=1024, intermediate_size=2816, num_hidden_layers=6,
+                     num_attention_heads=16, num_key_value_heads=16, vocab_size=32000, q_lora_rank=384,
+                     kv_lora_rank=128, qk_nope_head_dim=64, qk_rope_head_dim=32, v_head_dim=64,
+                     num_local_experts=16, num_experts_per_tok=4, moe_intermediate_size=256, num_shared_experts=2,
+                     dense_layers=(0,)),
+    "window-global": Model(id="window-global", hidden_size=1152, intermediate_size=6912, num_hidden_layers=12,
+                           num_attention_heads=4, num_key_value_heads=1, head_dim=256, vocab_size=262144,
+                           tie_word_embeddings=True, sliding_window=512, qk_norm=True,
+                           layer_types=("window",) * 5 + ("full",) + ("window",) * 5 + ("full",)),
+    "oss-like": Model(id="oss-like", hidden_size=2880, intermediate_size=2880, num_hidden_layers=4,
+                      num_attention_heads=64, num_key_value_heads=8, head_dim=64, vocab_size=201088,
+                      sliding_window=128, layer_types=("window", "full") * 2, attention_sinks=True, qkv_bias=True,
+                      o_bias=True, mlp_bias=True, num_local_experts=32, num_experts_per_tok=4),
+    "hybrid": Model(id="hybrid", hidden_size=2048, intermediate_size=5120, num_hidden_layers=8,
+                    num_attention_heads=16, num_key_value_heads=2, head_dim=256, vocab_size=151936, qk_norm=True,
+                    num_local_experts=64, num_experts_per_tok=10, moe_intermediate_size=512, num_shared_experts=1,
+                    linear_num_key_heads=16, linear_num_value_heads=32, linear_key_head_dim=128,
+                    linear_value_head_dim=128, linear_conv_kernel_dim=4,
+                    layer_types=("linear", "linear", "linear", "full") * 2),
+}
+family_work = st.fixed_dictionaries({
+    "batch": st.integers(1, 64), "seq_len": st.integers(1, 4096), "gen_len": st.integers(1, 600),
+    "flash_attention": st.booleans(), "tp": st.sampled_from([1, 2, 4]),
+})
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(sorted(FAMILIES)), family_work, st.sampled_from(BITS), st.sampled_from(BITS))
+def test_families_keep_the_roofline_invariants(name, work, w, kv):
+    """Every row at or above both roofs; stage totals are the count-weighted sums; memory positive."""
+    hw = _H["nvidia-a6000"]
+    res = analyze(FAMILIES[name], hw, Settings(**work, w_bits=w, kv_bits=kv))
+    for stage in res.stages.values():
+        for row in stage.layers:
+            assert row.ops >= 0 and row.bytes >= 0 and row.time_s >= 0
+            if row.bound != "interconnect":
+                assert row.time_s >= row.ops / row.peak_ops_per_s
+                assert row.time_s >= row.bytes / hw.memory_bandwidth
+        assert stage.time_s == pytest.approx(sum(r.count * r.time_s for r in stage.layers))
+        assert len({r.name for r in stage.layers}) == len(stage.layers)  # one row per name
+    assert res.memory.weights_bytes > 0 and res.memory.kv_cache_bytes > 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sampled_from(sorted(FAMILIES)), st.integers(1, 700), st.integers(2, 40), st.integers(1, 8))
+def test_families_generate_equals_the_sum_of_its_decode_steps(name, prompt, gen, batch):
+    """The exact request sum (affine pieces, split at each window) against stepping one token at a time."""
+    m, hw = FAMILIES[name], _H["nvidia-a6000"]
+    s = Settings(seq_len=prompt, gen_len=gen, batch=batch, stage="generate")
+    want = sum(analyze(m, hw, replace(s, seq_len=prompt + j - 1, stage="decode")).decode.time_s
+               for j in range(1, gen))
+    assert analyze(m, hw, s).generate.decode_time_s == pytest.approx(want, rel=1e-9, abs=1e-15)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(sorted(FAMILIES)), family_work, st.lists(st.sampled_from(BITS), min_size=2, max_size=2,
+                                                                 unique=True))
+def test_families_fewer_weight_bits_never_more_bytes(name, work, pair):
+    low, high = sorted(pair)
+    lo = analyze(FAMILIES[name], _H["nvidia-a6000"], Settings(**work, w_bits=low))
+    hi = analyze(FAMILIES[name], _H["nvidia-a6000"], Settings(**work, w_bits=high))
+    assert lo.memory.total_bytes <= hi.memory.total_bytes
+    for stage_name, stage in lo.stages.items():
+        for a, b in zip(stage.layers, hi.stages[stage_name].layers):
+            assert a.name == b.name and a.bytes <= b.bytes

@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  CalculatorError, analyze, computeFormat, expectedExperts, flashPairs, makeHardware, makeModel, makeSettings,
+  CalculatorError, NUMBER_FORMAT_PRESETS, analyze, computeFormat, expectedExperts, flashPairs, makeHardware, makeModel,
+  makeSettings,
 } from "../../docs/assets/js/roofline.js";
 
 import { close, devices, models, vectors } from "./compare.mjs";
@@ -22,6 +23,9 @@ function compare(c, result) {
   const e = c.expect;
   const where = c.id;
   close(result.model.parameters, e.model_parameters, `${where} parameters`);
+  if (e.model_params_active !== undefined) {
+    assert.equal(result.model.params_active, e.model_params_active, `${where} params_active`);
+  }
   assert.deepEqual(result.formats, e.formats, `${where} formats`);
   assert.deepEqual(result.notes, e.notes, `${where} notes`);
   assert.deepEqual(Object.keys(result.stages), Object.keys(e.stages), `${where} stages`);
@@ -99,4 +103,48 @@ test("inputs are frozen and defaults follow calculator.Settings", () => {
   assert.equal(s.stage, "all");
   assert.ok(Object.isFrozen(s));
   assert.ok(Object.isFrozen(models["llama-2-7b"]));
+});
+
+/** Every number of an expectation, in a fixed order (rows, totals, memory, generate). */
+function numbers(e) {
+  const out = [];
+  for (const stage of Object.values(e.stages)) {
+    for (const r of stage.layers) out.push(r[1], r[2], r[3], r[4]);
+    out.push(stage.ops, stage.bytes, stage.time_s, stage.interconnect_bytes);
+  }
+  for (const v of Object.values(e.memory)) if (typeof v === "number") out.push(v);
+  if (e.generate) for (const v of Object.values(e.generate)) if (typeof v === "number") out.push(v);
+  return out;
+}
+
+// Bit-identical, not only within 1e-9: each language does the same floating-point operations in the same
+// order. MoE models are held to 1e-9 only: expected_experts raises to a power (C pow against V8's pow,
+// which may differ in the last bit).
+test("every valid dense-model case is bit-identical: the same floating-point operations in the same order", () => {
+  let checked = 0;
+  for (const c of vectors.cases) {
+    if (c.error !== undefined) continue;
+    const [model] = inputs(c);
+    if (model.num_local_experts) continue;
+    checked += 1;
+    const result = analyze(...inputs(c));
+    const got = {
+      stages: Object.fromEntries(Object.entries(result.stages).map(([k, st]) => [k, {
+        layers: st.layers.map((r) => [r.name, r.count, r.ops, r.bytes, r.time_s]),
+        ops: st.ops, bytes: st.bytes, time_s: st.time_s, interconnect_bytes: st.interconnect_bytes,
+      }])),
+      memory: result.memory,
+      generate: result.generate,
+    };
+    const want = numbers(c.expect);
+    const have = numbers({ ...got, memory: Object.fromEntries(Object.keys(c.expect.memory).map((k) => [k, result.memory[k]])),
+      generate: c.expect.generate && Object.fromEntries(Object.keys(c.expect.generate).map((k) => [k, result.generate[k]])) });
+    assert.equal(have.length, want.length, `${c.id} count of numbers`);
+    have.forEach((v, i) => assert.ok(Object.is(v, want[i]) || v === want[i], `${c.id} number ${i}: ${v} !== ${want[i]}`));
+  }
+  assert.ok(checked > 300, `only ${checked} dense cases`);
+});
+
+test("the named number formats are Python's table, bit for bit", () => {
+  assert.deepEqual(NUMBER_FORMAT_PRESETS, vectors.number_formats);
 });

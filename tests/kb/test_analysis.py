@@ -77,7 +77,7 @@ def test_values_the_paper_does_not_state_are_assumed_and_said_so():
 
 
 @pytest.mark.parametrize("claim, effect, reason", [
-    (_claim(3.0, model="llama-2-7b"), None, "names no catalogue model and hardware"),
+    (_claim(3.0, model="llama-2-7b"), None, "no catalogue model and device filled in yet"),
     ({**_claim(3.0, model="llama-2-7b", hardware="nvidia-a6000"), "metric": "kernel_speedup"}, None,
      "kernel speedup"),
     (_claim(3.0, model="llama-2-7b", hardware="nvidia-a6000"), {"kind": "none", "reason": "training only"},
@@ -96,9 +96,9 @@ def test_claims_page_links_checked_claims_to_the_calculator_and_lists_the_rest_w
     probe = _method([checked, loose])
     kb = replace(KB, methods={probe.id: probe})
     page = claims_page(kb, {probe.id: analyze_method(CAT, KB, probe)})
-    checked_part, unchecked_part = page.split("## Claims the roofline cannot check")
+    checked_part, unchecked_part = page.split("### Without a verdict")
     assert 'href="../calculator/?model=llama-2-7b&amp;hardware=nvidia-a6000&amp;batch=2' in checked_part
-    assert "names no catalogue model and hardware" in unchecked_part and "5x" in unchecked_part
+    assert "no catalogue model and device filled in yet" in unchecked_part and "5x" in unchecked_part
     assert "calculator/?" not in unchecked_part
 
 
@@ -113,3 +113,76 @@ def test_a_memory_claim_is_held_against_the_footprint_at_the_end_of_the_request(
     assert check["predicted"] == pytest.approx(
         exact["base"].memory_end_bytes / exact["kv4"].memory_end_bytes, rel=1e-12)
     assert check["predicted"] > 1.3  # the 2048-token cache of 8 sequences is 8 GiB in 16-bit
+
+
+def test_a_claim_outside_the_roofline_gets_its_reason_from_the_entry_and_no_verdict():
+    claim = {**_claim(3.0, model="llama-2-7b", hardware="nvidia-a6000"),
+             "outside_roofline": {"reason": "accelerator-design", "explanation": "an FPGA design"}}
+    check, = analyze_method(CAT, KB, _method([claim])).claims
+    assert check["verdict"] == "not checkable" and check["reason"] == "accelerator-design"
+    assert "FPGA" in check["why"] and check["setting"] is None
+
+
+def test_assumed_model_and_device_are_marked_and_an_explanation_travels_with_a_claim_above_the_bound():
+    claim = {**_claim(50.0, model="llama-2-7b", hardware="nvidia-a6000", batch=1, tp=2,
+                      assumed=["hardware", "batch"]), "explanation": "baseline is eager FP16 code"}
+    check, = analyze_method(CAT, KB, _method([claim])).claims
+    assert check["verdict"] == "above the roofline bound" and check["explanation"] == "baseline is eager FP16 code"
+    assert check["setting"].startswith("llama-2-7b on 2× nvidia-a6000 (assumed), batch 1 (assumed)")
+    assert "&tp=2&" in check["calculator_query"]
+
+
+def test_an_assumed_model_must_be_named():
+    with pytest.raises(ValueError, match="assumed"):
+        _method([_claim(2.0, hardware="nvidia-a6000", assumed=["model"])])
+
+
+def test_a_max_batch_throughput_claim_runs_each_side_at_the_largest_batch_it_fits():
+    kv2 = {"kind": "quantization", "kv_cache": {"bits": 2}}
+    setting = dict(model="llama-2-7b", hardware="nvidia-a100-80gb", seq_len=4096, gen_len=1024)
+    same, most = analyze_method(CAT, KB, _method([
+        {**_claim(2.0, **setting), "metric": "throughput_gain"},
+        {**_claim(2.0, **setting, max_batch=True), "metric": "throughput_gain"}], kv2)).claims
+    assert same["predicted"] < 1.2 < most["predicted"]  # at batch 1 the weights dominate; at full memory the cache
+    assert "largest batch that fits" in most["setting"] and most["expected"] is None
+
+
+def test_a_time_claim_carries_the_calibrated_expected_ratio():
+    check, = analyze_method(CAT, KB, _method([_claim(2.0, model="llama-2-7b", hardware="nvidia-a6000")])).claims
+    assert check["expected"] is not None and 1 < check["expected"] < 4
+
+
+def test_a_claim_against_another_entry_is_held_against_that_entrys_effect():
+    claim = _claim(1.45, model="llama-2-7b", hardware="nvidia-a100-80gb", baseline_method="gptq")
+    check, = analyze_method(CAT, KB, _method([claim], {"kind": "quantization", "weights": {"bits": 4,
+                                                                                          "group_size": 128}})).claims
+    assert check["predicted"] == pytest.approx(1.0, abs=0.05)  # same 4-bit weights on both sides
+    assert check["setting"].endswith("against gptq") and "&method=gptq&b_model=" in check["calculator_query"]
+
+
+@pytest.mark.parametrize("other, words", [("no-such-entry", "is not an entry id"),
+                                          ("toy-method", None)])
+def test_kb_check_refuses_a_baseline_method_that_is_not_an_entry(toy, other, words):
+    entry = toy / "kb/methods/toy-branch/toy-leaf/toy-method.yaml"
+    old = "    setting: {model: toy-model, hardware: toy-gpu, batch: 1}"
+    entry.write_text(entry.read_text().replace(old, old[:-1] + f", baseline_method: {other}}}"))
+    problems = [p for p in load(toy).problems if p.field == "claims.0.setting.baseline_method"]
+    assert (words in problems[0].message) if words else not problems
+
+
+def test_a_claim_without_a_stated_setting_is_checked_in_the_scenario_it_names():
+    sc = next(s for s in KB.scenarios.scenarios if s.id == "long-context")
+    claim = {**_claim(2.0, scenario="long-context", seq_len=16384), "metric": "speedup"}
+    check, = analyze_method(CAT, KB, _method([claim])).claims
+    assert check["predicted"] is not None
+    assert check["setting"].startswith(f"{sc.model} (assumed) on {sc.hardware} (assumed), batch {sc.batch} (assumed), "
+                                       "context 16384, ")  # the paper's own value stays unmarked
+    assert "scenario 'long-context'" in check["setting"]
+
+
+def test_kb_check_refuses_an_unknown_scenario(toy):
+    entry = toy / "kb/methods/toy-branch/toy-leaf/toy-method.yaml"
+    old = "    setting: {model: toy-model, hardware: toy-gpu, batch: 1}"
+    entry.write_text(entry.read_text().replace(old, "    setting: {scenario: no-such-scenario}"))
+    problems = [p for p in load(toy).problems if p.field == "claims.0.setting.scenario"]
+    assert problems and "unknown scenario 'no-such-scenario'" in problems[0].message

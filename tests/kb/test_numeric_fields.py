@@ -64,6 +64,7 @@ def _kb():
     return load(REPO)
 
 
+@lru_cache(maxsize=None)
 def _cases(kind):
     kb = _kb()
     if kind == "effect":

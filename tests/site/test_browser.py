@@ -579,6 +579,87 @@ def test_phone_width_has_no_page_wide_scrolling(browser, base_url):
     context.close()
 
 
+PHONE = {"width": 390, "height": 844}
+
+
+def _in_view(pg, selector: str) -> dict:
+    """The element's box after scrolling to it, and the page's own width: inside a phone's viewport?"""
+    el = pg.locator(selector).first
+    el.evaluate("el => el.scrollIntoView({block: 'center'})")
+    box = el.bounding_box()
+    assert box is not None, selector
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], (selector, box)
+    assert pg.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"], selector
+    return box
+
+
+def test_at_phone_width_the_numbers_that_matter_are_in_view(browser, base_url):
+    """Issue 19.3: at 390 px the speedup, memory and verdict of method, category, explorer and calculator
+    pages lie inside the viewport (no sideways scrolling); the calculator shows A or B under the comparison."""
+    context = _context(browser, base_url, viewport=PHONE, is_mobile=True, has_touch=True)
+    pg = context.new_page()
+    pg.goto(base_url + "methods/awq/")
+    for label in ("Roofline", "Memory"):
+        _in_view(pg, f'.kb-glance-item:has(.kb-glance-label:text-matches("^{label}")) .kb-glance-value')
+    _in_view(pg, '.kb-cards td[data-label="Value"]')  # the claims table, as cards
+    pg.goto(base_url + "categories/compression/quantization/ptq/weight-only/")
+    _in_view(pg, '.kb-cards td[data-label^="Roofline"]')
+    _in_view(pg, '.kb-cards td[data-label="Claimed speedup"]:not(:empty)')
+    pg.goto(base_url + "explorer/")
+    pg.wait_for_selector("tr[data-method]")
+    _in_view(pg, 'tr[data-method] td[data-label="Claims"]:not(:empty)')
+    speedup = _in_view(pg, 'tr[data-method="awq"] td[data-label="Roofline (decode)"]')
+    assert speedup["height"] > 0 and pg.text_content('tr[data-method="awq"] td[data-label="Roofline (decode)"]').endswith("x")
+    _open_calculator(pg, base_url + "calculator/", '[data-compare="decode_token_s"]')
+    _in_view(pg, '[data-compare="decode_token_s"] td:last-child')  # "B 2.97x faster"
+    _in_view(pg, 'section[data-config="a"] [data-output="memory.total_bytes"]')
+    assert not pg.locator('section[data-config="b"]').is_visible()
+    pg.tap('button[data-show="b"]')
+    assert pg.locator('section[data-config="b"]').is_visible() and not pg.locator('section[data-config="a"]').is_visible()
+    _in_view(pg, 'section[data-config="b"] [data-output="memory.total_bytes"]')
+    context.close()
+
+
+def test_a_tap_on_a_chart_point_names_it(browser, base_url):
+    context = _context(browser, base_url, viewport=PHONE, is_mobile=True, has_touch=True)
+    pg = context.new_page()
+    for url, point in ((base_url + "calculator/", 'section[data-config="a"] .kbc-chart .kbc-pt:has(> title)'),
+                       (base_url + "methods/awq/", ".kb-roofline svg [data-tip]")):
+        pg.goto(url)
+        pt = pg.locator(point).last  # drawn last: on top of any point it overlaps
+        pt.evaluate("el => el.scrollIntoView({block: 'center'})")
+        name = pt.evaluate("el => el.querySelector('title').textContent")
+        pt.tap()
+        tip = pg.locator(".kb-tip")
+        assert tip.is_visible() and tip.text_content() == name, url
+        _in_view(pg, ".kb-tip")
+        pg.tap("h1")
+        assert not tip.is_visible()
+    context.close()
+
+
+def test_catalogue_tables_fit_the_page_and_sort(page, base_url):
+    """Issue 19.5: the models and hardware tables show every column at 1280 px (no cut-off) and sort by a
+    click on a column's name, numbers as numbers."""
+    page.set_viewport_size({"width": 1280, "height": 900})
+    for path in ("models/", "hardware/"):
+        page.goto(base_url + path)
+        table = page.locator(".kb-catalogue table")
+        assert table.evaluate("t => t.scrollWidth <= t.parentElement.clientWidth + 1"), path
+        box = table.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 1280, (path, box)
+    column = page.locator(".kb-catalogue thead th").all_text_contents().index("Memory (GiB)")
+
+    def memory() -> list[float]:
+        return [float(t) for t in page.locator(f".kb-catalogue tbody td:nth-child({column + 1})").all_text_contents()]
+
+    page.click(".kb-catalogue thead th:has-text('Memory (GiB)') button")
+    assert memory() == sorted(memory())
+    page.click(".kb-catalogue thead th:has-text('Memory (GiB)') button")
+    assert memory() == sorted(memory(), reverse=True)
+    assert page.locator(".kb-catalogue thead th[aria-sort]").get_attribute("aria-sort") == "descending"
+
+
 def test_dark_mode_uses_the_theme_colours(browser, base_url):
     colours = {}
     for scheme in ("light", "dark"):

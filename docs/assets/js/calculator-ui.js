@@ -494,7 +494,7 @@ function resultsHtml(cfg, ev, known) {
     + `<figure class="kbc-figure-chart">${rooflineSvg(r, `Roofline of configuration ${cfg.title}: `
       + `${r.model.name} on ${hw.name}`)}<figcaption>Each layer is a point at its arithmetic intensity and `
       + "attainable OPs/s; the lines are the device's memory slope and compute ceilings. Hover a point for its "
-      + "name.</figcaption></figure>"
+      + "name (on a touch screen, tap it).</figcaption></figure>"
     + layersHtml(r);
 }
 
@@ -605,7 +605,7 @@ function comparisonHtml(evs) {
 // ------------------------------------------------------------------------------ mount
 
 async function loadKnown() {
-  const [catalogue, methodsDoc] = await Promise.all([loadData("catalogue.json"), loadData("methods.json")]);
+  const [catalogue, methodsDoc] = await Promise.all([loadData("catalogue.json"), loadData("calculator-methods.json")]);
   const known = { models: new Map(), devices: new Map(), hosts: new Map(), methods: new Map(), skipped: [] };
   const byName = (x, y) => x[1].name.localeCompare(y[1].name, "en", { numeric: true });
   const models = [], devices = [];
@@ -646,7 +646,7 @@ export function mount(root) {
     if (!alive) return;
     root.removeAttribute("aria-busy");
     root.innerHTML = `<p class="kbc-error" role="alert">The calculator could not start: ${esc(err.message || err)}. `
-      + "It needs data/catalogue.json and data/methods.json from this site.</p>";
+      + "It needs data/catalogue.json and data/calculator-methods.json from this site.</p>";
   };
   loadKnown().then((known) => {
     if (alive) start(root, known, () => alive && location.pathname === path);
@@ -679,6 +679,11 @@ function start(root, known, stillHere) {
     + `<button type="button" class="md-button" data-action="swap">Swap A and B</button>`
     + `<button type="button" class="md-button" data-action="reset">Reset</button>`
     + `<span class="kbc-status" data-role="status" aria-live="polite"></span></div>`
+    // On a narrow screen one configuration at a time, under the comparison: no scrolling past A to reach B.
+    + `<div class="kbc-show" role="group" aria-label="Configuration shown">`
+    + CONFIGS.map((cfg) => `<button type="button" class="md-button" data-show="${cfg.id}" `
+      + `aria-pressed="${cfg.id === "a"}">Show ${cfg.title}</button>`).join("")
+    + "</div>"
     + (urlNotes.length || known.skipped.length
       ? `<ul class="kbc-notes" data-role="url-notes">${[...urlNotes, ...known.skipped].map((n) => `<li>${esc(n)}</li>`).join("")}</ul>` : "")
     + `<div class="kbc-compare-wrap" data-role="compare" aria-live="polite"></div>`
@@ -783,7 +788,14 @@ function start(root, known, stillHere) {
   renderCompare();
   saveUrl();
 
+  root.dataset.show = "a";
   root.addEventListener("click", (event) => {
+    const show = event.target.closest("button[data-show]");
+    if (show) {
+      root.dataset.show = show.dataset.show;
+      for (const b of root.querySelectorAll("button[data-show]")) b.setAttribute("aria-pressed", String(b === show));
+      return;
+    }
     const button = event.target.closest("button[data-action]");
     if (!button) return;
     const action = button.dataset.action;

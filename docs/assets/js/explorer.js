@@ -3,7 +3,7 @@
 // code, claim verdict, text: whole words and "quoted phrases"), sortable columns, the state in the
 // query string, and the filtered set as BibTeX (data/methods.json, fetched on demand) or CSV.
 
-import { SITE_ROOT, debounce, download, esc, loadData, safeUrl, writeQuery } from "./common.js";
+import { SITE_ROOT, debounce, download, esc, loadData, number, safeUrl, writeQuery } from "./common.js";
 
 const COLUMNS = [
   ["name", "Method"],
@@ -14,6 +14,7 @@ const COLUMNS = [
   ["effect", "Effect"],
   ["code", "Code"],
   ["claims", "Claims"],
+  ["roofline", "Roofline (decode)"],
 ];
 // Free text is `text`: Material opens its search overlay for any address with ?q= (an old ?q= link
 // is renamed before the page starts, assets/js/search-shim.js).
@@ -176,6 +177,8 @@ function rowHtml(it, withVerdict, withExtras) {
     + `<td>${esc((m.effect?.kind || "").replace(/_/g, " "))}</td>`
     + `<td>${code ? `<a href="${esc(code)}" rel="noopener">code</a>` : ""}</td>`
     + `<td>${claims || ""}${verdict}</td>`
+    + `<td${m.roofline ? ` title="ideal bound in the scenario ${esc(m.roofline.scenario)}; prefill ${esc(number(m.roofline.prefill))}x"` : ""}>`
+    + `${m.roofline ? `${esc(number(m.roofline.decode))}x` : ""}</td>`
     + (withExtras.quality ? `<td>${esc(qualityText(m))}</td>` : "")
     + (withExtras.support ? `<td>${(m.support || []).map((s) => (safeUrl(s.url)
       ? `<a href="${esc(safeUrl(s.url))}" rel="noopener">${esc(s.stack)}</a>` : esc(s.stack))).join(", ")}</td>` : "")
@@ -191,6 +194,7 @@ const SORTERS = {
   effect: (x, y) => (x.m.effect?.kind || "").localeCompare(y.m.effect?.kind || ""),
   code: (x, y) => (x.m.links?.code ? 0 : 1) - (y.m.links?.code ? 0 : 1),
   claims: (x, y) => (x.m.claims || 0) - (y.m.claims || 0),
+  roofline: (x, y) => (x.m.roofline?.decode ?? -1) - (y.m.roofline?.decode ?? -1),
   quality: (x, y) => qualityText(x.m).localeCompare(qualityText(y.m)),
   support: (x, y) => (x.m.support || []).length - (y.m.support || []).length,
 };
@@ -275,6 +279,8 @@ function start(root, data, stillHere) {
   // Rows are built once; filtering and sorting only move them.
   const scratch = document.createElement("tbody");
   scratch.innerHTML = items.map((it) => rowHtml(it, withVerdict, withExtras)).join("");
+  // Each cell names its column: on a phone the rows are cards that show the name before the value.
+  for (const tr of scratch.children) [...tr.children].forEach((cell, i) => { cell.dataset.label = columns[i][1]; });
   const rows = new Map([...scratch.children].map((tr, i) => [items[i], tr]));
 
   const filters = {};

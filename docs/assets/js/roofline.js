@@ -69,6 +69,24 @@ export function makeModel(fields) {
     qkv_bias: null,
     o_bias: null,
     mlp_bias: null,
+    sliding_window: 0,
+    layer_types: null,
+    attention_sinks: false,
+    qk_norm: false,
+    q_lora_rank: 0,
+    kv_lora_rank: 0,
+    qk_nope_head_dim: 0,
+    qk_rope_head_dim: 0,
+    v_head_dim: 0,
+    moe_intermediate_size: 0,
+    num_shared_experts: 0,
+    shared_expert_intermediate_size: 0,
+    dense_layers: [],
+    linear_num_key_heads: 0,
+    linear_num_value_heads: 0,
+    linear_key_head_dim: 0,
+    linear_value_head_dim: 0,
+    linear_conv_kernel_dim: 0,
   };
   for (const [key, value] of Object.entries(fields)) if (value !== undefined) m[key] = value;
   const where = m.id ? `model ${m.id}: ` : "model: ";
@@ -100,9 +118,15 @@ export function makeModel(fields) {
         + `num_local_experts (${m.num_local_experts})`);
     }
   } else if (m.num_local_experts || m.num_experts_per_tok) {
-    throw new CalculatorError(
-      `${where}experts are only modelled for architecture mixtral, not ${m.architecture}`);
+    if (m.architecture === "opt") throw new CalculatorError(`${where}experts are not modelled for architecture opt`);
+    positiveInt(where, "num_local_experts", m.num_local_experts);
+    positiveInt(where, "num_experts_per_tok", m.num_experts_per_tok);
+    if (m.num_experts_per_tok > m.num_local_experts) {
+      throw new CalculatorError(`${where}num_experts_per_tok (${m.num_experts_per_tok}) exceeds `
+        + `num_local_experts (${m.num_local_experts})`);
+    }
   }
+  checkRecipe(m, where);
   const opt = m.architecture === "opt";
   if (m.qkv_bias === null) m.qkv_bias = opt || m.architecture === "qwen2";
   if (m.o_bias === null) m.o_bias = opt;
@@ -111,27 +135,188 @@ export function makeModel(fields) {
   m.gated_mlp = !opt;
   m.norm = opt ? "layernorm" : "rmsnorm";
   m.is_moe = m.num_local_experts > 0;
-  m.parameters = modelParameters(m);
+  m.recipe = recipe(m);
+  const [total, active] = paramCounts(m);
+  m.parameters = total;
+  m.params_total = total;
+  m.params_active = active;
   return Object.freeze(m);
 }
 
-/** Total parameter count (all experts, embeddings, norms and biases; tied matrices once). */
-function modelParameters(m) {
-  const h = m.hidden_size, i = m.intermediate_size, d = m.head_dim;
-  const q = m.num_attention_heads * d;
-  const kv = m.num_key_value_heads * d;
-  let layer = h * q + 2 * h * kv + q * h;
-  if (m.qkv_bias) layer += q + 2 * kv;
-  if (m.o_bias) layer += h;
-  let mlp = (m.gated_mlp ? 3 : 2) * h * i;
-  if (m.mlp_bias) mlp += i + h;
-  if (m.is_moe) mlp = mlp * m.num_local_experts + h * m.num_local_experts;
+const RECIPE_INTS = ["sliding_window", "q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim",
+  "v_head_dim", "moe_intermediate_size", "num_shared_experts", "shared_expert_intermediate_size",
+  "linear_num_key_heads", "linear_num_value_heads", "linear_key_head_dim", "linear_value_head_dim",
+  "linear_conv_kernel_dim"];
+const LINEAR_FIELDS = ["linear_num_key_heads", "linear_num_value_heads", "linear_key_head_dim",
+  "linear_value_head_dim", "linear_conv_kernel_dim"];
+
+/** The architecture-as-data fields (calculator.spec.Model._check_recipe), same order and messages. */
+function checkRecipe(m, where) {
+  for (const name of RECIPE_INTS) {
+    const value = m[name];
+    if (value && typeof value !== "boolean") positiveInt(where, name, value);
+    else if ((value !== null && value !== undefined && value !== 0) || typeof value === "boolean") {
+      throw new CalculatorError(`${where}${name} must be a positive integer, got ${repr(value)}`);
+    } else m[name] = 0;
+  }
+  for (const name of ["attention_sinks", "qk_norm"]) {
+    if (typeof m[name] !== "boolean") {
+      throw new CalculatorError(`${where}${name} must be true or false, got ${repr(m[name])}`);
+    }
+  }
+  if (m.kv_lora_rank) {
+    for (const name of ["qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"]) {
+      if (!m[name]) throw new CalculatorError(`${where}latent attention (kv_lora_rank) needs ${name}`);
+    }
+  } else if (m.q_lora_rank) {
+    throw new CalculatorError(`${where}q_lora_rank needs kv_lora_rank (latent attention)`);
+  }
+  const expertFields = ["moe_intermediate_size", "num_shared_experts", "shared_expert_intermediate_size"];
+  const dense = m.dense_layers || [];
+  if (!m.num_local_experts && (expertFields.some((n) => m[n]) || dense.length)) {
+    throw new CalculatorError(`${where}expert fields need num_local_experts`);
+  }
+  if (m.shared_expert_intermediate_size && !m.num_shared_experts) {
+    throw new CalculatorError(`${where}shared_expert_intermediate_size needs num_shared_experts`);
+  }
+  if (LINEAR_FIELDS.some((n) => m[n]) && !LINEAR_FIELDS.every((n) => m[n])) {
+    throw new CalculatorError(`${where}linear attention needs all of ${LINEAR_FIELDS.join(", ")}`);
+  }
+  if (m.linear_num_value_heads % (m.linear_num_key_heads || 1)) {
+    throw new CalculatorError(`${where}linear_num_value_heads (${m.linear_num_value_heads}) must be a multiple `
+      + `of linear_num_key_heads (${m.linear_num_key_heads})`);
+  }
+  const layers = m.num_hidden_layers;
+  if (m.layer_types !== null && m.layer_types !== undefined) {
+    const types = Array.from(m.layer_types);
+    if (types.length !== layers || types.some((t) => t !== "full" && t !== "window" && t !== "linear")) {
+      throw new CalculatorError(`${where}layer_types must list 'full', 'window' or 'linear' for each of the `
+        + `${layers} layers`);
+    }
+    if (types.includes("window") && !m.sliding_window) {
+      throw new CalculatorError(`${where}window layers need sliding_window`);
+    }
+    if (types.includes("linear") && !m.linear_num_value_heads) {
+      throw new CalculatorError(`${where}linear layers need linear_num_value_heads and the other linear_ fields`);
+    }
+    m.layer_types = types;
+  } else {
+    m.layer_types = null;
+    if (m.linear_num_value_heads) {
+      throw new CalculatorError(`${where}linear attention fields need layer_types naming the linear layers`);
+    }
+  }
+  if (dense.some((i) => !isInt(i) || i < 0 || i >= layers)) {
+    throw new CalculatorError(`${where}dense_layers must be layer indices from 0 to ${layers - 1}`);
+  }
+  m.dense_layers = [...new Set(dense)].sort((x, y) => x - y);
+}
+
+function attentionKind(kind, window, m) {
+  if (kind === "linear") {
+    return {
+      kind, window: 0, sinks: false, qk_norm: false, q_lora_rank: 0, kv_lora_rank: 0, qk_nope_head_dim: 0,
+      qk_rope_head_dim: 0, v_head_dim: 0, linear_key_heads: m.linear_num_key_heads,
+      linear_value_heads: m.linear_num_value_heads, linear_key_dim: m.linear_key_head_dim,
+      linear_value_dim: m.linear_value_head_dim, conv_kernel: m.linear_conv_kernel_dim,
+    };
+  }
+  return {
+    linear_key_heads: 0, linear_value_heads: 0, linear_key_dim: 0, linear_value_dim: 0, conv_kernel: 0,
+    kind, window, sinks: m.attention_sinks, qk_norm: m.qk_norm,
+    q_lora_rank: kind === "latent" ? m.q_lora_rank : 0, kv_lora_rank: kind === "latent" ? m.kv_lora_rank : 0,
+    qk_nope_head_dim: kind === "latent" ? m.qk_nope_head_dim : 0,
+    qk_rope_head_dim: kind === "latent" ? m.qk_rope_head_dim : 0, v_head_dim: kind === "latent" ? m.v_head_dim : 0,
+  };
+}
+
+/** The layer groups of a model (calculator.recipe.recipe): [{count, attention, mlp}] in first-layer order. */
+function recipe(m) {
+  let full, win;
+  if (m.kv_lora_rank) {
+    full = attentionKind("latent", 0, m);
+    win = full;
+  } else {
+    full = attentionKind("full", 0, m);
+    win = attentionKind("window", m.sliding_window, m);
+  }
+  let moe, dense;
+  if (m.num_local_experts) {
+    moe = {
+      kind: "moe", width: m.moe_intermediate_size || m.intermediate_size, experts: m.num_local_experts,
+      top_k: m.num_experts_per_tok, shared: m.num_shared_experts,
+      shared_width: m.shared_expert_intermediate_size || m.moe_intermediate_size || m.intermediate_size,
+    };
+    dense = { kind: "gated", width: m.intermediate_size, experts: 0, top_k: 0, shared: 0, shared_width: 0 };
+  } else {
+    moe = { kind: m.architecture !== "opt" ? "gated" : "plain", width: m.intermediate_size, experts: 0, top_k: 0,
+      shared: 0, shared_width: 0 };
+    dense = moe;
+  }
+  const lin = m.linear_num_value_heads ? attentionKind("linear", 0, m) : null;
+  const types = m.layer_types;
+  if (!types && !m.dense_layers.length) {
+    return [{ count: m.num_hidden_layers, attention: m.sliding_window ? win : full, mlp: moe }];
+  }
+  const denseSet = new Set(m.dense_layers);
+  const groups = new Map();
+  for (let index = 0; index < m.num_hidden_layers; index++) {
+    const kind = types ? types[index] : (m.sliding_window ? "window" : "full");
+    const att = kind === "window" ? win : kind === "linear" ? lin : full;
+    const mlp = denseSet.has(index) ? dense : moe;
+    const key = `${att === full ? 0 : att === win ? 1 : 2}${mlp === moe ? 0 : 1}`;
+    if (groups.has(key)) groups.get(key).count += 1;
+    else groups.set(key, { count: 1, attention: att, mlp });
+  }
+  return [...groups.values()];
+}
+
+/** [total, active] parameters (calculator.spec.Model._counts): every expert, or top_k of them. */
+function paramCounts(m) {
+  const h = m.hidden_size, d = m.head_dim;
+  const heads = m.num_attention_heads, kvHeads = m.num_key_value_heads;
   const normParams = m.norm === "layernorm" ? 2 * h : h;
-  layer += mlp + 2 * normParams;
-  let total = m.num_hidden_layers * layer + normParams;
-  total += m.vocab_size * h * (m.tie_word_embeddings ? 1 : 2);
-  if (m.architecture === "opt") total += m.max_position_embeddings * h;
-  return total;
+  let total = 0, active = 0;
+  for (const group of m.recipe) {
+    const att = group.attention, mlp = group.mlp;
+    let layer;
+    if (att.kind === "latent") {
+      const rq = att.q_lora_rank, r = att.kv_lora_rank;
+      const dn = att.qk_nope_head_dim, dr = att.qk_rope_head_dim, dv = att.v_head_dim;
+      const qk = heads * (dn + dr);
+      layer = rq ? h * rq + rq + rq * qk : h * qk;
+      layer += h * (r + dr) + r + r * heads * (dn + dv) + heads * dv * h;
+    } else if (att.kind === "linear") {
+      const kd = att.linear_key_heads * att.linear_key_dim, vd = att.linear_value_heads * att.linear_value_dim;
+      const nv = att.linear_value_heads;
+      layer = h * (2 * kd + 2 * vd) + h * 2 * nv + (2 * kd + vd) * att.conv_kernel + 2 * nv;
+      layer += att.linear_value_dim + vd * h;
+    } else {
+      const q = heads * d, kv = kvHeads * d;
+      layer = h * q + 2 * h * kv + q * h;
+      if (m.qkv_bias) layer += q + 2 * kv;
+      if (m.o_bias) layer += h;
+      if (att.qk_norm) layer += 2 * d;
+    }
+    if (att.sinks) layer += heads;
+    layer += 2 * normParams;
+    const i = mlp.width;
+    if (mlp.kind === "moe") {
+      const expert = 3 * h * i + (m.mlp_bias ? 2 * i + h : 0);
+      let base = layer + h * mlp.experts + (m.mlp_bias ? mlp.experts : 0);
+      base += mlp.shared * 3 * h * mlp.shared_width;
+      total += group.count * (base + mlp.experts * expert);
+      active += group.count * (base + mlp.top_k * expert);
+      continue;
+    }
+    layer += (mlp.kind === "gated" ? 3 : 2) * h * i;
+    if (m.mlp_bias) layer += i + h;
+    total += group.count * layer;
+    active += group.count * layer;
+  }
+  let rest = normParams + m.vocab_size * h * (m.tie_word_embeddings ? 1 : 2);
+  if (m.architecture === "opt") rest += m.max_position_embeddings * h;
+  return [total + rest, active + rest];
 }
 
 /** A device (calculator.Hardware): bandwidth in B/s, `peak_ops` {format: ops/s}, capacity in bytes. */
@@ -171,7 +356,11 @@ export function makeHardware(fields) {
 
 const MODEL_FIELDS = ["architecture", "hidden_size", "intermediate_size", "num_hidden_layers",
   "num_attention_heads", "num_key_value_heads", "head_dim", "vocab_size", "max_position_embeddings",
-  "tie_word_embeddings", "num_local_experts", "num_experts_per_tok"];
+  "tie_word_embeddings", "num_local_experts", "num_experts_per_tok", "qkv_bias", "o_bias", "mlp_bias",
+  "sliding_window", "layer_types", "attention_sinks", "qk_norm", "q_lora_rank", "kv_lora_rank",
+  "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim", "moe_intermediate_size", "num_shared_experts",
+  "shared_expert_intermediate_size", "dense_layers", "linear_num_key_heads", "linear_num_value_heads",
+  "linear_key_head_dim", "linear_value_head_dim", "linear_conv_kernel_dim"];
 
 /** A model from a `data/catalogue.json` record (kb.catalogue.model_from_dict). */
 export function modelFromCatalogue(data) {
@@ -210,6 +399,31 @@ export const DEFAULT_SETTINGS = Object.freeze({
   tp: 1,
   quantize_head: false,
   stage: "all",
+  weight_format: null,
+  kv_format: null,
+  ep: 1,
+});
+
+/**
+ * Named number formats (calculator.formats.PRESETS): [bits per value with scales, element bits, int|fp].
+ * Held equal to Python's table by tests/js/roofline.test.mjs.
+ */
+export const NUMBER_FORMAT_PRESETS = Object.freeze({
+  "fp32": [32.0, 32, "fp"],
+  "fp16": [16.0, 16, "fp"],
+  "bf16": [16.0, 16, "fp"],
+  "fp8": [8.0, 8, "fp"],
+  "fp8-block128": [8 + 32 / (128 * 128), 8, "fp"],
+  "mxfp8": [8 + 8 / 32, 8, "fp"],
+  "int8": [8.0, 8, "int"],
+  "int4-g128": [4 + 32 / 128, 4, "int"],
+  "nvfp4": [4 + 8 / 16, 4, "fp"],
+  "mxfp4": [4 + 8 / 32, 4, "fp"],
+  "q8_0": [34 * 8 / 32, 8, "int"],
+  "q4_0": [18 * 8 / 32, 4, "int"],
+  "q6_k": [210 * 8 / 256, 6, "int"],
+  "q4_k_m": [4.8, 4, "int"],
+  "q5_k_m": [5.65, 5, "int"],
 });
 
 /** Run settings (calculator.Settings), checked in the same order with the same messages. */
@@ -239,6 +453,32 @@ export function makeSettings(fields = {}) {
   }
   if (typeof s.flash_attention !== "boolean" || typeof s.quantize_head !== "boolean") {
     throw new CalculatorError("flash_attention and quantize_head must be true or false");
+  }
+  const names = Object.keys(NUMBER_FORMAT_PRESETS);
+  for (const [field, bitsField, groupField] of [["weight_format", "w_bits", "group_size"],
+    ["kv_format", "kv_bits", "kv_group_size"]]) {
+    const name = s[field];
+    if (name === null || name === undefined) {
+      s[field] = null;
+      continue;
+    }
+    const found = typeof name === "string" && Object.hasOwn(NUMBER_FORMAT_PRESETS, name)
+      ? NUMBER_FORMAT_PRESETS[name] : null;
+    if (found === null) throw new CalculatorError(`${field} must be one of ${names.join(", ")}, got ${repr(name)}`);
+    if (s[groupField] !== null) throw new CalculatorError(`${field} ${name} includes its scales; give no ${groupField}`);
+    if (s[bitsField] !== 16 && s[bitsField] !== found[1]) {
+      throw new CalculatorError(`${field} ${name} stores ${found[1]}-bit elements; `
+        + `${bitsField} ${s[bitsField]} contradicts it`);
+    }
+    s[bitsField] = found[1];
+  }
+  positiveInt("", "ep", s.ep);
+  if (s.ep > 1) {
+    if (s.tp > 1) throw new CalculatorError("ep runs attention data-parallel on each device: give tp 1 with ep");
+    if (s.batch % s.ep) {
+      throw new CalculatorError(`batch (${s.batch}) must be a multiple of ep (${s.ep}): each device `
+        + "serves batch/ep sequences");
+    }
   }
   return Object.freeze(s);
 }
@@ -281,23 +521,46 @@ function plan(model, hardware, s) {
   const n = s.tp;
   const heads = model.num_attention_heads, kvHeads = model.num_key_value_heads;
   const notes = [];
+  const latent = Boolean(model.kv_lora_rank);
   if (n > 1) {
     if (heads % n) throw new CalculatorError(`tp ${n} does not divide num_attention_heads (${heads})`);
     if (model.intermediate_size % n) {
       throw new CalculatorError(`tp ${n} does not divide intermediate_size (${model.intermediate_size})`);
     }
-    if (kvHeads % n && n % kvHeads) {
+    for (const name of ["moe_intermediate_size", "shared_expert_intermediate_size"]) {
+      if (model[name] % n) throw new CalculatorError(`tp ${n} does not divide ${name} (${model[name]})`);
+    }
+    for (const name of ["linear_num_key_heads", "linear_num_value_heads"]) {
+      if (model[name] % n) throw new CalculatorError(`tp ${n} does not divide ${name} (${model[name]})`);
+    }
+    if (kvHeads % n && n % kvHeads && !latent) {
       throw new CalculatorError(`tp ${n} and num_key_value_heads (${kvHeads}) must divide one another`);
     }
     if (!hardware.interconnect_bandwidth) {
       throw new CalculatorError(
         `hardware ${hardware.id} has no interconnect bandwidth; tensor parallelism needs one`);
     }
-    if (kvHeads < n) notes.push(`${kvHeads} KV heads on ${n} devices: each device keeps a copy of one KV head`);
+    if (kvHeads < n && !latent) notes.push(`${kvHeads} KV heads on ${n} devices: each device keeps a copy of one KV head`);
+    if (latent) notes.push(`latent attention on ${n} devices: each device keeps the whole latent KV cache`);
+  }
+  const ep = s.ep || 1;
+  if (ep > 1) {
+    if (!model.num_local_experts) throw new CalculatorError(`ep ${ep} needs a MoE model; ${model.id} has no experts`);
+    if (model.num_local_experts % ep) {
+      throw new CalculatorError(`ep ${ep} does not divide num_local_experts (${model.num_local_experts})`);
+    }
+    if (!hardware.interconnect_bandwidth) {
+      throw new CalculatorError(
+        `hardware ${hardware.id} has no interconnect bandwidth; expert parallelism needs one`);
+    }
+    notes.push(`expert parallelism on ${ep} devices: each runs attention on ${Math.floor(s.batch / ep)} of the `
+      + `${s.batch} sequences and holds ${Math.floor(model.num_local_experts / ep)} experts; tokens reach `
+      + "them by all-to-all");
   }
   const p = {
     model, hardware, settings: s,
-    b: s.batch,
+    ep,
+    b: Math.floor(s.batch / ep),
     h: model.hidden_size,
     i: Math.floor(model.intermediate_size / n),
     d: model.head_dim,
@@ -308,10 +571,50 @@ function plan(model, hardware, s) {
     E: model.num_local_experts,
     k: model.num_experts_per_tok,
     tp: n,
+    groups: model.recipe,
+    ie: 0,
+    ish: 0,
   };
+  if (p.E) {
+    for (const g of p.groups) {
+      if (g.mlp.kind === "moe") {
+        p.ie = Math.floor(g.mlp.width / n);
+        p.ish = Math.floor(g.mlp.shared * g.mlp.shared_width / n);
+      }
+    }
+  }
+  if (p.groups.length === 1) {
+    const g = p.groups[0];
+    p.attKinds = [[g.attention, g.count]];
+    p.mlpKinds = [[g.mlp, g.count]];
+    p.uniform = true;
+  } else {
+    const atts = new Map(), mlps = new Map();
+    for (const g of p.groups) {
+      atts.set(g.attention, (atts.get(g.attention) || 0) + g.count);
+      mlps.set(g.mlp, (mlps.get(g.mlp) || 0) + g.count);
+    }
+    p.attKinds = [...atts.entries()];
+    p.mlpKinds = [...mlps.entries()];
+    p.uniform = atts.size === 1 && mlps.size === 1;
+  }
+  p.mixedMlp = p.mlpKinds.length > 1;
+  p.hybrid = Boolean(model.linear_num_value_heads);
+  if (ep > 1) p.uniform = false; // the all-to-all rows: totals by count
   p.w = s.w_bits / 8 + (s.group_size ? SCALE_ZERO_BYTES / s.group_size : 0.0);
   p.a = s.a_bits / 8;
   p.kv = s.kv_bits / 8 + (s.kv_group_size ? SCALE_ZERO_BYTES / s.kv_group_size : 0.0);
+  let wNf = s.number_format, kvNf = s.number_format;
+  if (s.weight_format) {
+    const wf = NUMBER_FORMAT_PRESETS[s.weight_format];
+    p.w = wf[0] / 8;
+    wNf = wf[2];
+  }
+  if (s.kv_format) {
+    const kf = NUMBER_FORMAT_PRESETS[s.kv_format];
+    p.kv = kf[0] / 8;
+    kvNf = kf[2];
+  }
   const hiBits = Math.max(16, s.w_bits);
   p.hi = hiBits / 8;
   const headBits = s.quantize_head ? s.w_bits : hiBits;
@@ -319,20 +622,21 @@ function plan(model, hardware, s) {
   p.bw = hardware.memory_bandwidth;
   p.link = hardware.interconnect_bandwidth / 2;
   p.flash = s.flash_attention;
+  const nf = s.number_format;
   const roles = [
-    ["linear", Math.max(s.w_bits, s.a_bits)],
-    ["attention", Math.max(s.a_bits, s.kv_bits)],
-    ["lm_head", Math.max(headBits, s.a_bits)],
-    ["elementwise", Math.max(16, s.a_bits)],
+    ["linear", Math.max(s.w_bits, s.a_bits), wNf],
+    ["attention", Math.max(s.a_bits, s.kv_bits), kvNf],
+    ["lm_head", Math.max(headBits, s.a_bits), s.quantize_head ? wNf : nf],
+    ["elementwise", Math.max(16, s.a_bits), nf],
   ];
   const fmts = {}, peaks = {};
   const fallbacks = new Map(); // "kind fmt" -> [kind, fmt, roles], in first-seen order
-  for (const [role, bits] of roles) {
-    const [fmt, peak, fallback] = computeFormat(bits, s.number_format, hardware);
+  for (const [role, bits, numberFormat] of roles) {
+    const [fmt, peak, fallback] = computeFormat(bits, numberFormat, hardware);
     fmts[role] = fmt;
     peaks[role] = peak;
     if (fallback && role !== "elementwise") {
-      const kind = bits <= 8 ? `${s.number_format}${bits}` : bits <= 16 ? "fp16" : "fp32";
+      const kind = bits <= 8 ? `${numberFormat}${bits}` : bits <= 16 ? "fp16" : "fp32";
       const key = `${kind} ${fmt}`;
       if (!fallbacks.has(key)) fallbacks.set(key, [kind, fmt, []]);
       fallbacks.get(key)[2].push(role);
@@ -345,6 +649,10 @@ function plan(model, hardware, s) {
   p.fmts = fmts;
   p.peaks = peaks;
   p.notes = notes;
+  p.fLin = fmts.linear;
+  p.pLin = peaks.linear;
+  p.fEl = fmts.elementwise;
+  p.pEl = peaks.elementwise;
   return p;
 }
 
@@ -368,21 +676,220 @@ function linear(name, count, tokens, nIn, nOut, w, a, outBytes, bias, hi, fmt, p
 
 const renamed = (r, name) => ({ ...r, name });
 
-function attention(p, q, n) {
-  const { b, d, hq, L, a, kv, bw } = p;
+/** Query-key pairs where each query sees at most `window` tokens (calculator.core.window_pairs). */
+export function windowPairs(q, n, window) {
+  if (n <= window) return flashPairs(q, n);
+  const before = n - q;
+  if (before >= window) return q * window;
+  return window * (window + 1) / 2 - before * (before + 1) / 2 + (n - window) * window;
+}
+
+/** Latent attention runs absorbed with cached context or one new token, naive for a prefill (core._latent_form). */
+const latentAbsorbed = (q, n) => q < n || q === 1;
+
+/** Context-dependent rows of one attention kind (calculator.core._attention_core). */
+function attentionCore(p, att, count, q, n) {
+  const { b, hq, a, kv, bw } = p;
   const fmt = p.fmts.attention, peak = p.peaks.attention;
-  const qoBytes = b * q * hq * d * a;
-  const kvRead = b * n * p.hk * d * kv;
-  if (p.flash) {
-    const pairs = b * hq * flashPairs(q, n);
-    return [row("attention", L, pairs * (4 * d + SOFTMAX_OPS), 2 * qoBytes + 2 * kvRead, fmt, peak, bw)];
+  const kind = att.kind;
+  if (kind === "linear") return []; // a fixed state: nothing depends on the context (linearAttention)
+  if (kind === "full") {
+    const d = p.d;
+    const qoBytes = b * q * hq * d * a;
+    const kvRead = b * n * p.hk * d * kv;
+    if (p.flash) {
+      const pairs = b * hq * flashPairs(q, n);
+      return [row("attention", count, pairs * (4 * d + SOFTMAX_OPS), 2 * qoBytes + 2 * kvRead, fmt, peak, bw)];
+    }
+    const scores = b * hq * q * n;
+    return [
+      row("qk_matmul", count, 2 * scores * d, qoBytes + kvRead + scores * a, fmt, peak, bw),
+      row("softmax", count, SOFTMAX_OPS * scores, 2 * scores * a, p.fEl, p.pEl, bw),
+      row("sv_matmul", count, 2 * scores * d, scores * a + kvRead + qoBytes, fmt, peak, bw),
+    ];
   }
-  const scores = b * hq * q * n;
+  if (kind === "latent") {
+    const r = att.kv_lora_rank, dr = att.qk_rope_head_dim;
+    const t = b * q;
+    let dqk, dv, qBytes, oBytes, kRead, vRead, vUnfused;
+    if (latentAbsorbed(q, n)) {
+      dqk = r + dr;
+      dv = r;
+      qBytes = t * hq * dqk * a;
+      oBytes = t * hq * dv * a;
+      kRead = b * n * dqk * kv;
+      vRead = 0.0;
+      vUnfused = b * n * r * kv;
+    } else {
+      dqk = att.qk_nope_head_dim + dr;
+      dv = att.v_head_dim;
+      qBytes = t * hq * dqk * a;
+      oBytes = t * hq * dv * a;
+      kRead = b * n * hq * dqk * a;
+      vRead = b * n * hq * dv * a;
+      vUnfused = vRead;
+    }
+    if (p.flash) {
+      const pairs = b * hq * flashPairs(q, n);
+      return [row("attention", count, pairs * (2 * dqk + 2 * dv + SOFTMAX_OPS),
+        qBytes + oBytes + kRead + vRead, fmt, peak, bw)];
+    }
+    const scores = b * hq * q * n;
+    return [
+      row("qk_matmul", count, 2 * scores * dqk, qBytes + kRead + scores * a, fmt, peak, bw),
+      row("softmax", count, SOFTMAX_OPS * scores, 2 * scores * a, p.fEl, p.pEl, bw),
+      row("sv_matmul", count, 2 * scores * dv, scores * a + vUnfused + oBytes, fmt, peak, bw),
+    ];
+  }
+  const d = p.d; // window
+  const qoBytes = b * q * hq * d * a;
+  const window = att.window;
+  const kvRead = b * Math.min(n, window + q - 1) * p.hk * d * kv;
+  if (p.flash) {
+    const pairs = b * hq * windowPairs(q, n, window);
+    return [row("window_attention", count, pairs * (4 * d + SOFTMAX_OPS), 2 * qoBytes + 2 * kvRead, fmt, peak, bw)];
+  }
+  const scores = b * hq * q * Math.min(n, window);
   return [
-    row("qk_matmul", L, 2 * scores * d, qoBytes + kvRead + scores * a, fmt, peak, bw),
-    row("softmax", L, SOFTMAX_OPS * scores, 2 * scores * a, p.fmts.elementwise, p.peaks.elementwise, bw),
-    row("sv_matmul", L, 2 * scores * d, scores * a + kvRead + qoBytes, fmt, peak, bw),
+    row("window_qk_matmul", count, 2 * scores * d, qoBytes + kvRead + scores * a, fmt, peak, bw),
+    row("window_softmax", count, SOFTMAX_OPS * scores, 2 * scores * a, p.fEl, p.pEl, bw),
+    row("window_sv_matmul", count, 2 * scores * d, scores * a + kvRead + qoBytes, fmt, peak, bw),
   ];
+}
+
+/** [attention kind, layers of that kind] in first-occurrence order (calculator.core._attention_kinds). */
+const attentionKinds = (p) => p.attKinds;
+
+function projections(p, kinds, L, q, n, t, rows) {
+  const { h, w, a, kv, hi, bw, fLin, pLin, fEl, pEl } = p;
+  const model = p.model;
+  const qkvBias = model.qkv_bias;
+  const linearKinds = p.hybrid ? kinds.filter(([kind]) => kind.kind === "linear") : [];
+  if (linearKinds.length) { // a hybrid: the attention layers project as below, the linear ones after them
+    const others = kinds.filter(([kind]) => kind.kind !== "linear");
+    let count = 0;
+    for (const [, c] of others) count += c;
+    if (others.length) projections(p, others, count, q, n, t, rows);
+    for (const [kind, c] of linearKinds) linearAttention(p, kind, c, t, rows);
+    return;
+  }
+  const att = kinds[0][0];
+  const cores = () => { for (const [kind, count] of kinds) rows.push(...attentionCore(p, kind, count, q, n)); };
+  if (att.kind !== "latent") {
+    const qo = p.hq * p.d, ko = p.hk * p.d;
+    const kProj = linear("k_proj", L, t, h, ko, w, a, kv, qkvBias, hi, fLin, pLin, bw);
+    rows.push(linear("q_proj", L, t, h, qo, w, a, a, qkvBias, hi, fLin, pLin, bw));
+    rows.push(kProj);
+    rows.push(renamed(kProj, "v_proj"));
+    if (att.qk_norm) {
+      rows.push(row("q_norm", L, NORM_OPS * t * qo, 2 * t * qo * a, fEl, pEl, bw));
+      rows.push(row("k_norm", L, NORM_OPS * t * ko, 2 * t * ko * a, fEl, pEl, bw));
+    }
+    cores();
+    rows.push(linear("o_proj", L, t, qo, h, w, a, a, model.o_bias, hi, fLin, pLin, bw));
+    return;
+  }
+  const hq = p.hq;
+  const rq = att.q_lora_rank, r = att.kv_lora_rank;
+  const dn = att.qk_nope_head_dim, dr = att.qk_rope_head_dim, dv = att.v_head_dim;
+  const qk = hq * (dn + dr);
+  if (rq) {
+    rows.push(linear("q_a_proj", L, t, h, rq, w, a, a, false, hi, fLin, pLin, bw));
+    rows.push(row("q_a_norm", L, NORM_OPS * t * rq, 2 * t * rq * a, fEl, pEl, bw));
+    rows.push(linear("q_b_proj", L, t, rq, qk, w, a, a, false, hi, fLin, pLin, bw));
+  } else {
+    rows.push(linear("q_proj", L, t, h, qk, w, a, a, false, hi, fLin, pLin, bw));
+  }
+  rows.push(linear("kv_a_proj", L, t, h, r + dr, w, a, kv, false, hi, fLin, pLin, bw));
+  rows.push(row("kv_a_norm", L, NORM_OPS * t * r, 2 * t * r * a, fEl, pEl, bw));
+  if (latentAbsorbed(q, n)) {
+    rows.push(row("q_absorb", L, 2 * t * hq * dn * r, hq * dn * r * w + t * hq * (dn + r) * a, fLin, pLin, bw));
+    cores();
+    rows.push(row("o_absorb", L, 2 * t * hq * r * dv, hq * r * dv * w + t * hq * (r + dv) * a, fLin, pLin, bw));
+  } else {
+    rows.push(linear("kv_b_proj", L, p.b * n, r, hq * (dn + dv), w, kv, a, false, hi, fLin, pLin, bw));
+    cores();
+  }
+  rows.push(linear("o_proj", L, t, hq * dv, h, w, a, a, false, hi, fLin, pLin, bw));
+}
+
+/** A Gated DeltaNet layer (calculator.core._linear_attention). */
+function linearAttention(p, att, L, t, rows) {
+  const { h, w, a, kv, hi, bw, b, fLin, pLin, fEl, pEl } = p;
+  const n = p.tp;
+  const kh = Math.floor(att.linear_key_heads / n), vh = Math.floor(att.linear_value_heads / n);
+  const dk = att.linear_key_dim, dv = att.linear_value_dim, c = att.conv_kernel;
+  const kd = kh * dk, vd = vh * dv;
+  const channels = 2 * kd + vd;
+  rows.push(linear("in_proj_qkvz", L, t, h, 2 * kd + 2 * vd, w, a, a, false, hi, fLin, pLin, bw));
+  rows.push(linear("in_proj_ba", L, t, h, 2 * vh, w, a, a, false, hi, fLin, pLin, bw));
+  rows.push(row("conv1d", L, 2 * t * channels * c, channels * c * hi + 2 * t * channels * a
+    + 2 * b * channels * (c - 1) * kv, fEl, pEl, bw));
+  const state = b * vh * dk * dv * kv;
+  rows.push(row("linear_attention", L, 7 * t * vh * dk * dv, t * (2 * kd + 2 * vd + 2 * vh) * a + 2 * state,
+    p.fmts.attention, p.peaks.attention, bw));
+  rows.push(row("linear_norm", L, (NORM_OPS + 1) * t * vd, 3 * t * vd * a, fEl, pEl, bw));
+  rows.push(linear("out_proj", L, t, vd, h, w, a, a, false, hi, fLin, pLin, bw));
+}
+
+function mlpRows(p, mlp, L, t, rows) {
+  const { h, w, a, hi, bw, fLin, pLin, fEl, pEl } = p;
+  const mlpBias = p.model.mlp_bias;
+  if (mlp.kind === "moe") {
+    const i = p.ie;
+    rows.push(linear("router", L, t, h, p.E, w, a, a, mlpBias, hi, fLin, pLin, bw));
+    const routed = t * p.k;
+    const ep = p.ep;
+    const touched = expectedExperts(p.E, p.k, t * ep) / ep;
+    let gateOps = 2 * routed * h * i, gateBytes = touched * h * i * w + routed * (h + i) * a;
+    let downOps = 2 * routed * i * h, downBytes = touched * i * h * w + routed * (i + h) * a;
+    if (mlpBias) {
+      gateOps += routed * i;
+      gateBytes += touched * i * hi;
+      downOps += routed * h;
+      downBytes += touched * h * hi;
+    }
+    let dispatch = null;
+    if (ep > 1) {
+      dispatch = alltoall("moe_dispatch", L, routed * h, a, ep, p.link);
+      rows.push(dispatch);
+    }
+    const gate = row("gate_proj", L, gateOps, gateBytes, fLin, pLin, bw);
+    rows.push(gate);
+    rows.push(renamed(gate, "up_proj"));
+    rows.push(row("mlp_act", L, SILU_GATE_OPS * routed * i, 3 * routed * i * a, fEl, pEl, bw));
+    rows.push(row("down_proj", L, downOps, downBytes, fLin, pLin, bw));
+    if (ep > 1) rows.push(renamed(dispatch, "moe_combine"));
+    if (p.ish) {
+      const sw = p.ish;
+      const up = linear("shared_up_proj", L, t, h, sw, w, a, a, false, hi, fLin, pLin, bw);
+      rows.push(renamed(up, "shared_gate_proj"));
+      rows.push(up);
+      rows.push(row("shared_mlp_act", L, SILU_GATE_OPS * t * sw, 3 * t * sw * a, fEl, pEl, bw));
+      rows.push(linear("shared_down_proj", L, t, sw, h, w, a, a, false, hi, fLin, pLin, bw));
+    }
+    return;
+  }
+  const i = p.i;
+  const pre = p.mixedMlp ? "dense_" : "";
+  const up = linear(pre + "up_proj", L, t, h, i, w, a, a, mlpBias, hi, fLin, pLin, bw);
+  if (mlp.kind === "gated") {
+    rows.push(renamed(up, pre + "gate_proj"));
+    rows.push(up);
+    rows.push(row(pre + "mlp_act", L, SILU_GATE_OPS * t * i, 3 * t * i * a, fEl, pEl, bw));
+  } else {
+    rows.push(up);
+    rows.push(row(pre + "mlp_act", L, RELU_OPS * t * i, 2 * t * i * a, fEl, pEl, bw));
+  }
+  rows.push(linear(pre + "down_proj", L, t, i, h, w, a, a, mlpBias, hi, fLin, pLin, bw));
+}
+
+/** All-to-all of token copies over n expert-parallel devices (calculator.core._alltoall). */
+function alltoall(name, count, elements, a, n, link) {
+  const sent = (n - 1) / n * elements * a;
+  return {
+    name, count, ops: 0.0, bytes: sent, time_s: sent / link, bound: "interconnect", format: "link", peak_ops_per_s: 0.0,
+  };
 }
 
 function allreduce(name, count, elements, a, n, link) {
@@ -393,26 +900,14 @@ function allreduce(name, count, elements, a, n, link) {
   };
 }
 
-function stage(p, name, q, n) {
-  const model = p.model;
-  const { b, h, i, d, hq, hk, L, w, a, kv, hi, bw, fmts, peaks } = p;
-  const fLin = fmts.linear, pLin = peaks.linear;
-  const fEl = fmts.elementwise, pEl = peaks.elementwise;
+/** Rows of the decoder layers, each kind's rows with its layer count (calculator.core._block). */
+function block(p, q, n) {
+  const { b, h, a, bw, fEl, pEl } = p;
+  const L = p.L;
   const t = b * q;
-  const qo = hq * d;
-  const ko = hk * d;
-
   const norm = row("attn_norm", L, NORM_OPS * t * h, 2 * t * h * a, fEl, pEl, bw);
-  const qkvBias = model.qkv_bias;
-  const kProj = linear("k_proj", L, t, h, ko, w, a, kv, qkvBias, hi, fLin, pLin, bw);
-  const rows = [
-    norm,
-    linear("q_proj", L, t, h, qo, w, a, a, qkvBias, hi, fLin, pLin, bw),
-    kProj,
-    renamed(kProj, "v_proj"),
-  ];
-  rows.push(...attention(p, q, n));
-  rows.push(linear("o_proj", L, t, qo, h, w, a, a, model.o_bias, hi, fLin, pLin, bw));
+  const rows = [norm];
+  projections(p, p.attKinds, L, q, n, t, rows);
   let reduce = null;
   if (p.tp > 1) {
     reduce = allreduce("attn_allreduce", L, t * h, a, p.tp, p.link);
@@ -421,48 +916,46 @@ function stage(p, name, q, n) {
   const add = row("attn_add", L, ADD_OPS * t * h, 2 * t * h * a, fEl, pEl, bw);
   rows.push(add);
   rows.push(renamed(norm, "mlp_norm"));
-  if (p.E) {
-    rows.push(linear("router", L, t, h, p.E, w, a, a, false, hi, fLin, pLin, bw));
-    const routed = t * p.k;
-    const touched = expectedExperts(p.E, p.k, t);
-    const gate = row("gate_proj", L, 2 * routed * h * i, touched * h * i * w + routed * (h + i) * a,
-      fLin, pLin, bw);
-    rows.push(gate);
-    rows.push(renamed(gate, "up_proj"));
-    rows.push(row("mlp_act", L, SILU_GATE_OPS * routed * i, 3 * routed * i * a, fEl, pEl, bw));
-    rows.push(row("down_proj", L, 2 * routed * i * h, touched * i * h * w + routed * (i + h) * a,
-      fLin, pLin, bw));
-  } else {
-    const mlpBias = model.mlp_bias;
-    const up = linear("up_proj", L, t, h, i, w, a, a, mlpBias, hi, fLin, pLin, bw);
-    if (model.gated_mlp) {
-      rows.push(renamed(up, "gate_proj"));
-      rows.push(up);
-      rows.push(row("mlp_act", L, SILU_GATE_OPS * t * i, 3 * t * i * a, fEl, pEl, bw));
-    } else {
-      rows.push(up);
-      rows.push(row("mlp_act", L, RELU_OPS * t * i, 2 * t * i * a, fEl, pEl, bw));
-    }
-    rows.push(linear("down_proj", L, t, i, h, w, a, a, mlpBias, hi, fLin, pLin, bw));
-  }
+  for (const [mlp, count] of p.mlpKinds) mlpRows(p, mlp, count, t, rows);
   if (p.tp > 1) rows.push(renamed(reduce, "mlp_allreduce"));
   rows.push(renamed(add, "mlp_add"));
-  // Totals = sum of count x value; every row so far is a block layer (count L).
-  let sumOps = 0, sumBytes = 0, sumTime = 0;
-  for (const r of rows) {
-    sumOps += r.ops;
-    sumBytes += r.bytes;
-    sumTime += r.time_s;
-  }
-  const ops = L * sumOps, time = L * sumTime;
-  let bytes = L * sumBytes;
-  let link = 0.0;
-  if (p.tp > 1) { // all-reduce bytes cross the interconnect, not DRAM
-    link = 2 * L * reduce.bytes;
+  return rows;
+}
+
+function stage(p, name, q, n) {
+  const rows = block(p, q, n);
+  let ops, bytes, time, link = 0.0;
+  if (p.uniform) {
+    const L = p.L;
+    // Totals = sum of count x value; every row so far is a block layer (count L).
+    let sumOps = 0, sumBytes = 0, sumTime = 0;
+    for (const r of rows) {
+      sumOps += r.ops;
+      sumBytes += r.bytes;
+      sumTime += r.time_s;
+    }
+    ops = L * sumOps;
+    time = L * sumTime;
+    bytes = L * sumBytes;
+    if (p.tp > 1) { // all-reduce bytes cross the interconnect, not DRAM
+      link = 2 * L * rows[rows.length - 2].bytes;
+      bytes -= link;
+    }
+  } else {
+    ops = 0.0;
+    bytes = 0.0;
+    time = 0.0;
+    for (const r of rows) {
+      const c = r.count;
+      ops += c * r.ops;
+      bytes += c * r.bytes;
+      time += c * r.time_s;
+      if (r.bound === "interconnect") link += c * r.bytes;
+    }
     bytes -= link;
   }
   // lm_head: logits of the last position of each sequence only (b tokens, also in prefill).
-  const head = linear("lm_head", 1, b, h, p.v, p.hb, a, a, false, hi, fmts.lm_head, peaks.lm_head, bw);
+  const head = linear("lm_head", 1, p.b, p.h, p.v, p.hb, p.a, p.a, false, p.hi, p.fmts.lm_head, p.peaks.lm_head, p.bw);
   rows.push(head);
   for (const r of rows) {
     r.arithmetic_intensity = r.bytes ? r.ops / r.bytes : Infinity;
@@ -497,38 +990,100 @@ export function makeMemory(weights, kvCache, activations, capacity) {
   };
 }
 
+/** [linear elements, small elements] of one layer of a group, per device (calculator.core._layer_weights). */
+function layerWeights(p, group) {
+  const model = p.model;
+  const att = group.attention, mlp = group.mlp;
+  const { h, hq, hk, d } = p;
+  let lin, small;
+  if (att.kind === "latent") {
+    const rq = att.q_lora_rank, r = att.kv_lora_rank;
+    const dn = att.qk_nope_head_dim, dr = att.qk_rope_head_dim, dv = att.v_head_dim;
+    const qk = hq * (dn + dr);
+    lin = (rq ? h * rq + rq * qk : h * qk) + h * (r + dr) + r * hq * (dn + dv) + hq * dv * h;
+    small = 2 * h + rq + r;
+  } else if (att.kind === "linear") {
+    const kh = Math.floor(att.linear_key_heads / p.tp), vh = Math.floor(att.linear_value_heads / p.tp);
+    const kd = kh * att.linear_key_dim, vd = vh * att.linear_value_dim;
+    lin = h * (2 * kd + 2 * vd) + h * 2 * vh + vd * h;
+    small = 2 * h + (2 * kd + vd) * att.conv_kernel + 2 * vh + att.linear_value_dim;
+  } else {
+    const qo = hq * d, ko = hk * d;
+    lin = 2 * h * qo + 2 * h * ko;
+    small = model.norm === "layernorm" ? 4 * h : 2 * h;
+    if (model.qkv_bias) small += qo + 2 * ko;
+    if (model.o_bias) small += h;
+    if (att.qk_norm) small += 2 * d;
+  }
+  if (att.sinks) small += hq;
+  let mlpW, mlpSmall;
+  if (mlp.kind === "moe") {
+    const i = p.ie, E = p.E;
+    const local = Math.floor(E / p.ep);
+    mlpW = 3 * h * i * local + h * E + 3 * h * p.ish;
+    mlpSmall = model.mlp_bias ? local * (2 * i + h) + E : 0;
+  } else {
+    const i = p.i;
+    mlpW = (mlp.kind === "gated" ? 3 : 2) * h * i;
+    mlpSmall = model.mlp_bias ? i + h : 0;
+  }
+  return [lin + mlpW, small + mlpSmall];
+}
+
 function weightsBytes(p) {
   const model = p.model;
-  const { h, i, d, hq, hk } = p;
-  const qo = hq * d, ko = hk * d;
-  const lin = 2 * h * qo + 2 * h * ko;
-  let mlp = (model.gated_mlp ? 3 : 2) * h * i;
-  let small = model.norm === "layernorm" ? 4 * h : 2 * h;
-  if (model.qkv_bias) small += qo + 2 * ko;
-  if (model.o_bias) small += h;
-  let mlpSmall = model.mlp_bias ? i + h : 0;
-  if (p.E) {
-    mlp = mlp * p.E + h * p.E; // all experts are resident, plus the router
-    mlpSmall *= p.E;
+  const h = p.h;
+  let layers = 0.0;
+  for (const g of p.groups) {
+    const [lin, small] = layerWeights(p, g);
+    layers += g.count * (lin * p.w + small * p.hi);
   }
-  const perLayer = (lin + mlp) * p.w + (small + mlpSmall) * p.hi;
   const vocab = p.v * h * (model.tie_word_embeddings ? 1 : 2) * p.hb;
   const finalNorm = (model.norm === "layernorm" ? 2 * h : h) * p.hi;
   const positions = model.architecture === "opt" ? model.max_position_embeddings * h * p.hi : 0;
-  return p.L * perLayer + vocab + finalNorm + positions;
+  return layers + vocab + finalNorm + positions;
 }
 
 function kvBytes(p, tokens) {
-  return 2 * p.L * p.b * tokens * p.hk * p.d * p.kv;
+  const groups = p.groups;
+  if (groups.length === 1 && groups[0].attention.kind === "full") {
+    return 2 * groups[0].count * p.b * tokens * p.hk * p.d * p.kv;
+  }
+  let total = 0;
+  for (const [att, L] of attentionKinds(p)) {
+    if (att.kind === "latent") {
+      total += L * p.b * tokens * (att.kv_lora_rank + att.qk_rope_head_dim) * p.kv;
+    } else if (att.kind === "linear") {
+      const kh = Math.floor(att.linear_key_heads / p.tp), vh = Math.floor(att.linear_value_heads / p.tp);
+      const channels = 2 * kh * att.linear_key_dim + vh * att.linear_value_dim;
+      total += L * p.b * (vh * att.linear_key_dim * att.linear_value_dim
+        + channels * (att.conv_kernel - 1)) * p.kv;
+    } else {
+      const kept = att.kind === "window" ? Math.min(tokens, att.window) : tokens;
+      total += 2 * L * p.b * kept * p.hk * p.d * p.kv;
+    }
+  }
+  return total;
 }
 
 function activationBytes(p) {
   const s = p.settings.seq_len;
   const t = p.b * s;
   const a = p.a;
-  const attn = p.flash ? 2 * t * p.hq * p.d * a : 2 * p.b * p.hq * s * s * a;
-  const routed = p.E ? t * p.k : t;
-  const mlp = (p.model.gated_mlp ? 3 : 2) * routed * p.i * a;
+  const found = p.attKinds.find(([k]) => k.kind !== "linear");
+  const att = found ? found[0] : p.attKinds[0][0];
+  let attn;
+  if (att.kind === "latent") {
+    const width = att.qk_nope_head_dim + att.qk_rope_head_dim + att.v_head_dim;
+    attn = p.flash ? 2 * t * p.hq * width * a : 2 * p.b * p.hq * s * s * a + 2 * t * p.hq * width * a;
+  } else {
+    attn = p.flash ? 2 * t * p.hq * p.d * a : 2 * p.b * p.hq * s * s * a;
+  }
+  let mlp = 0;
+  for (const g of p.groups) {
+    if (g.mlp.kind === "moe") mlp = Math.max(mlp, 3 * t * p.k * p.ie * a, 3 * t * p.ish * a);
+    else mlp = Math.max(mlp, (g.mlp.kind === "gated" ? 3 : 2) * t * p.i * a);
+  }
   return t * p.h * a + Math.max(attn, mlp);
 }
 
@@ -560,9 +1115,25 @@ function generate(p, prefill, decode, memory) {
     decodeTime = steps * decode.time_s;
     const first = {};
     for (const r of decode.layers) first[r.name] = r;
-    for (const r1 of attention(p, 1, prompt + steps - 1)) {
-      const r0 = first[r1.name];
-      decodeTime += r0.count * (sumSteps(r0, r1, steps, bw) - steps * r0.time_s);
+    const lastN = prompt + steps - 1;
+    for (const [att, count] of attentionKinds(p)) {
+      const window = att.kind === "window" ? att.window : 0;
+      const ends = attentionCore(p, att, count, 1, lastN);
+      if (window && prompt < window && window < lastN) { // grows for W - P + 1 steps, then flat
+        const grow = window - prompt + 1;
+        const mids = attentionCore(p, att, count, 1, window);
+        ends.forEach((r1, idx) => {
+          const rw = mids[idx];
+          const r0 = first[r1.name];
+          const total = sumSteps(r0, rw, grow, bw) + (steps - grow) * rw.time_s;
+          decodeTime += r0.count * (total - steps * r0.time_s);
+        });
+        continue;
+      }
+      for (const r1 of ends) {
+        const r0 = first[r1.name];
+        decodeTime += r0.count * (sumSteps(r0, r1, steps, bw) - steps * r0.time_s);
+      }
     }
   }
   const kvEnd = kvBytes(p, prompt + steps);
@@ -573,13 +1144,13 @@ function generate(p, prefill, decode, memory) {
   return {
     prompt_len: prompt,
     gen_len: gen,
-    batch: p.b,
+    batch: s.batch,
     ttft_s: prefill.time_s,
     decode_time_s: decodeTime,
     time_per_output_token_s: tpot,
     e2e_latency_s: e2e,
-    tokens_per_s: p.b * gen / e2e,
-    decode_tokens_per_s: tpot ? p.b / tpot : null,
+    tokens_per_s: s.batch * gen / e2e,
+    decode_tokens_per_s: tpot ? s.batch / tpot : null,
     kv_cache_bytes_end: kvEnd,
     memory_end_bytes: memEnd,
     capacity_bytes: capacity,

@@ -1,0 +1,58 @@
+"""Issue 17: the claims page is a picture (one dot per judged claim) with tables by branch, and the
+method pages people open first show their verdicts."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from kb.analysis import analyze_kb
+from tests.site.test_browser import KB, base_url, browser, page  # noqa: F401  (fixtures)
+
+ANALYSES = analyze_kb(KB)
+JUDGED = {mid: [c for c in a.claims if c["predicted"] is not None] for mid, a in ANALYSES.items()}
+VERDICT = re.compile(r"consistent|above the roofline bound")
+
+
+# PagedAttention's claim settings are being filled in (helper H5, session 5): drop the mark once they are.
+PENDING = pytest.mark.xfail(reason="claim settings not filled in yet", strict=False)
+
+
+@pytest.mark.parametrize("method_id", ["awq", "smoothquant", "medusa",
+                                       pytest.param("pagedattention", marks=PENDING)])
+def test_the_pages_people_open_first_show_verdicts(built_site, method_id):
+    assert JUDGED[method_id], f"{method_id}: no claim with a verdict"
+    html = (built_site / "methods" / method_id / "index.html").read_text(encoding="utf-8")
+    section = html.split("Claims against the roofline", 1)[1]
+    assert VERDICT.search(section), method_id
+    assert "names no catalogue model" not in html
+    for check in JUDGED[method_id]:
+        assert f'{check["predicted"]:.2f}x' in section
+
+
+def test_no_claim_says_its_setting_names_no_catalogue_model(built_site):
+    html = (built_site / "claims" / "index.html").read_text(encoding="utf-8")
+    assert "names no catalogue model" not in html
+
+
+def test_claims_page_has_one_dot_per_judged_claim_and_tables_by_branch(page, base_url):  # noqa: F811
+    page.goto(base_url + "claims/")
+    dots = page.locator("svg.kb-claims-scatter circle[data-branch]")
+    assert dots.count() == sum(len(v) for v in JUDGED.values())
+    title = dots.first.locator("title").text_content()
+    assert re.search(r"claimed [\d.]+x, bound [\d.]+x", title)
+    branches = {KB.methods[mid].category.split("/")[0] for mid, v in JUDGED.items() if v}
+    headings = set(page.locator("h2").all_inner_texts())
+    assert branches <= {h.strip().rstrip("¶").strip() for h in headings}
+    # The tables fit the page: no column wider than the content area.
+    width = page.evaluate("document.querySelector('.md-content').getBoundingClientRect().width")
+    widest = page.evaluate("Math.max(...[...document.querySelectorAll('.md-content table')]"
+                           ".map(t => t.getBoundingClientRect().width))")
+    assert widest <= width + 1
+    # Every dot names a method that the tables below link.
+    ids = set(page.eval_on_selector_all("svg.kb-claims-scatter circle[data-method]",
+                                        "els => els.map(e => e.dataset.method)"))
+    assert ids == {mid for mid, v in JUDGED.items() if v}
+    linked = page.eval_on_selector_all(".md-content table a", "els => els.map(e => e.getAttribute('href'))")
+    assert all(any(f"methods/{mid}/" in href for href in linked) for mid in ids)

@@ -1,0 +1,60 @@
+"""Count the claims with a roofline verdict and those without one, by reason (issue 17).
+
+    python tools/claim_verdicts.py [--branch compression] [--list REASON]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from kb.analysis import Catalogue, claim_check  # noqa: E402
+from kb.load import load  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--branch", help="only methods whose category starts with this")
+    ap.add_argument("--list", metavar="REASON", help="list the claims without a verdict for this reason "
+                    "('verdict' lists the judged ones, 'above' those above the bound)")
+    args = ap.parse_args(argv)
+    kb = load(ROOT)
+    cat = Catalogue(kb)
+    verdicts, reasons, branches = Counter(), Counter(), Counter()
+    for mid in sorted(kb.methods):
+        m = kb.methods[mid]
+        if args.branch and not m.category.startswith(args.branch):
+            continue
+        for i, claim in enumerate(m.claims):
+            c = claim_check(cat, m, claim, kb.methods, kb.scenarios)
+            branch = m.category.split("/")[0]
+            if c["predicted"] is not None:
+                verdicts[c["verdict"]] += 1
+                branches[branch, "verdict"] += 1
+            else:
+                reasons[c["reason"]] += 1
+                branches[branch, "none"] += 1
+            show = args.list and (c["reason"] == args.list or (args.list == "verdict" and c["predicted"])
+                                  or (args.list == "above" and c["verdict"] == "above the roofline bound"))
+            if show:
+                pred = f'{c["predicted"]:.2f}' if c["predicted"] else "-"
+                print(f'  {mid}#{i} {c["metric"]} claimed {c["claimed"]:g} bound {pred} {c["verdict"]}'
+                      f' | {c["setting"] or c["why"]}' + (f' | expl: {c["explanation"]}' if c["explanation"] else ""))
+    judged, total = sum(verdicts.values()), sum(verdicts.values()) + sum(reasons.values())
+    print(f"claims: {total}; with a verdict: {judged} ({100 * judged / max(total, 1):.0f}%): "
+          + ", ".join(f"{v} {k}" for k, v in verdicts.most_common()))
+    print("without a verdict, by reason:")
+    for reason, n in reasons.most_common():
+        print(f"  {n:4d} {reason}")
+    print("by branch (verdict / none): " + ", ".join(
+        f"{b} {branches[b, 'verdict']}/{branches[b, 'none']}" for b in sorted({b for b, _ in branches})))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

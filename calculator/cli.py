@@ -240,6 +240,11 @@ def _run(argv) -> int:
         _refuse_conflicts(args, settings, with_method)
         settings = with_method
     if args.stage == "serve":
+        if method and method[1].get("kind") == "serving":  # its parameters are --stage serve's own options
+            from calculator.effects import serving_options
+
+            raise CalculatorError(f"--stage serve takes a serving method's parameters as options, not --method: "
+                                  f"for {args.method} give {serving_options(method[1]) or 'its options'}")
         if method and method[1].get("kind") not in _SETTINGS_EFFECTS:
             raise CalculatorError(f"--stage serve takes only quantization and data-format methods; "
                                   f"{args.method} is a {method[1].get('kind')} effect")

@@ -103,7 +103,7 @@ class _Plan:
         "model", "hardware", "settings", "b", "h", "i", "d", "hq", "hk", "v", "L", "E", "k",
         "w", "a", "kv", "hi", "hb", "bw", "link", "tp", "fmts", "peaks", "notes", "flash",
         "groups", "ie", "ish", "mixed_mlp", "f_lin", "p_lin", "f_el", "p_el", "att_kinds", "mlp_kinds", "uniform",
-        "ep", "hybrid",
+        "ep", "hybrid", "first_att", "f_att", "p_att", "consts",
     )
 
 
@@ -170,18 +170,7 @@ def _plan(model: Model, hardware: Hardware, s: Settings) -> _Plan:
             if mlp.kind == "moe":
                 p.ie = mlp.width // n  # expert width per device (experts split Megatron-style)
                 p.ish = mlp.shared * mlp.shared_width // n  # all shared experts as one gated MLP
-    if len(groups) == 1:
-        g = groups[0]
-        p.att_kinds, p.mlp_kinds, p.uniform = [(g.attention, g.count)], [(g.mlp, g.count)], True
-    else:
-        atts, mlps = {}, {}
-        for g in groups:
-            atts[g.attention] = atts.get(g.attention, 0) + g.count
-            mlps[g.mlp] = mlps.get(g.mlp, 0) + g.count
-        p.att_kinds, p.mlp_kinds = list(atts.items()), list(mlps.items())
-        p.uniform = len(atts) == 1 and len(mlps) == 1
-    p.mixed_mlp = len(p.mlp_kinds) > 1  # dense rows of a MoE model: dense_ names
-    p.hybrid = bool(model.linear_num_value_heads)
+    p.att_kinds, p.mlp_kinds, p.uniform, p.mixed_mlp, p.hybrid, p.first_att = model.kinds
     if ep > 1:
         p.uniform = False  # the all-to-all rows: totals by count
     # Bytes per element. Linear-layer weights: w_bits plus one fp16 scale and zero point per group, or a named
@@ -222,6 +211,9 @@ def _plan(model: Model, hardware: Hardware, s: Settings) -> _Plan:
                      f"its {fmt} peak")
     p.fmts, p.peaks, p.notes = fmts, peaks, notes
     p.f_lin, p.p_lin, p.f_el, p.p_el = fmts["linear"], peaks["linear"], fmts["elementwise"], peaks["elementwise"]
+    p.f_att, p.p_att = fmts["attention"], peaks["attention"]
+    # what every row function reads, unpacked in one step
+    p.consts = (p.h, p.w, p.a, p.kv, p.hi, p.bw, p.f_lin, p.p_lin, p.f_el, p.p_el)
     return p
 
 
@@ -297,9 +289,7 @@ def _attention_core(p: _Plan, att, count: int, q: int, n: int) -> list:
       kv_b_proj wrote: ops pairs*(2(dn + dr) + 2dv + 5), bytes T*H_d*(dn + dr + dv)*a (Q, O)
       + b*n*H_d*(dn + dr + dv)*a (K, V).
     """
-    b, hq = p.b, p.hq
-    a, kv, bw = p.a, p.kv, p.bw
-    fmt, peak = p.fmts["attention"], p.peaks["attention"]
+    b, hq, a, kv, bw, fmt, peak = p.b, p.hq, p.a, p.kv, p.bw, p.f_att, p.p_att
     kind = att.kind
     if kind == "linear":  # a fixed state: nothing depends on the context (see _linear_attention)
         return []
@@ -379,8 +369,7 @@ def _projections(p: _Plan, kinds: list, L: int, q: int, n: int, t: int, rows: li
       (absorbed form), or kv_b_proj r -> H_d*(dn + dv) over all b*n context tokens, the cached latent
       read at kv (naive form).
     """
-    h, w, a, kv, hi, bw = p.h, p.w, p.a, p.kv, p.hi, p.bw
-    f_lin, p_lin, f_el, p_el = p.f_lin, p.p_lin, p.f_el, p.p_el
+    h, w, a, kv, hi, bw, f_lin, p_lin, f_el, p_el = p.consts
     model = p.model
     qkv_bias = model.qkv_bias
     put = rows.append
@@ -472,8 +461,7 @@ def _mlp(p: _Plan, mlp, L: int, t: int, rows: list) -> None:
       shared_up_proj, shared_mlp_act, shared_down_proj.
     Dense layers of a MoE model (DeepSeek's first layers) carry a dense_ prefix.
     """
-    h, w, a, hi, bw = p.h, p.w, p.a, p.hi, p.bw
-    f_lin, p_lin, f_el, p_el = p.f_lin, p.p_lin, p.f_el, p.p_el
+    h, w, a, _, hi, bw, f_lin, p_lin, f_el, p_el = p.consts
     put = rows.append
     mlp_bias = p.model.mlp_bias
     if mlp.kind == "moe":
@@ -508,25 +496,28 @@ def _mlp(p: _Plan, mlp, L: int, t: int, rows: list) -> None:
             put(_linear("shared_down_proj", L, t, s, h, w, a, a, False, hi, f_lin, p_lin, bw))
         return
     i = p.i
-    pre = "dense_" if p.mixed_mlp else ""
-    up = _linear(pre + "up_proj", L, t, h, i, w, a, a, mlp_bias, hi, f_lin, p_lin, bw)
+    up_name, gate_name, act_name, down_name = _DENSE_NAMES if p.mixed_mlp else _MLP_NAMES
+    up = _linear(up_name, L, t, h, i, w, a, a, mlp_bias, hi, f_lin, p_lin, bw)
     if mlp.kind == "gated":
-        put(_renamed(up, pre + "gate_proj"))
+        put(_renamed(up, gate_name))
         put(up)
-        put(_row(pre + "mlp_act", L, _SILU_GATE_OPS * t * i, 3 * t * i * a, f_el, p_el, bw))
+        put(_row(act_name, L, _SILU_GATE_OPS * t * i, 3 * t * i * a, f_el, p_el, bw))
     else:
         put(up)
-        put(_row(pre + "mlp_act", L, _RELU_OPS * t * i, 2 * t * i * a, f_el, p_el, bw))
-    put(_linear(pre + "down_proj", L, t, i, h, w, a, a, mlp_bias, hi, f_lin, p_lin, bw))
+        put(_row(act_name, L, _RELU_OPS * t * i, 2 * t * i * a, f_el, p_el, bw))
+    put(_linear(down_name, L, t, i, h, w, a, a, mlp_bias, hi, f_lin, p_lin, bw))
+
+
+_MLP_NAMES = ("up_proj", "gate_proj", "mlp_act", "down_proj")
+_DENSE_NAMES = tuple("dense_" + name for name in _MLP_NAMES)  # the dense layers of a MoE model
 
 
 def _block(p: _Plan, q: int, n: int) -> list:
     """Rows of the decoder layers: norm, attention, residual add, norm, MLP, residual add (count L each, two
     all-reduces under tensor parallelism); the attention core rows once per attention kind and the MLP rows
     once per MLP kind, each with the number of layers of that kind (calculator.recipe)."""
-    b, h, a, bw = p.b, p.h, p.a, p.bw
-    f_el, p_el = p.f_el, p.p_el
-    L = p.L
+    h, _, a, _, _, bw, _, _, f_el, p_el = p.consts
+    b, L = p.b, p.L
     t = b * q
     norm = _row("attn_norm", L, _NORM_OPS * t * h, 2 * t * h * a, f_el, p_el, bw)
     rows = [norm]
@@ -645,9 +636,10 @@ def _weights_bytes(p: _Plan) -> float:
     model = p.model
     h = p.h
     layers = 0.0
+    w, hi = p.w, p.hi
     for g in p.groups:
         linear, small = _layer_weights(p, g)  # integers: exact in any order
-        layers += g.count * (linear * p.w + small * p.hi)
+        layers += g.count * (linear * w + small * hi)
     vocab = p.v * h * (1 if model.tie_word_embeddings else 2) * p.hb
     final_norm = (2 * h if model.norm == "layernorm" else h) * p.hi
     positions = model.max_position_embeddings * h * p.hi if model.architecture == "opt" else 0
@@ -658,11 +650,11 @@ def _kv_bytes(p: _Plan, tokens: int) -> float:
     """KV cache per device: full layers 2 (K and V) x L x b x tokens x K_d x d x kv; window layers the same
     with min(tokens, W); latent layers L x b x tokens x (kv_lora_rank + rope) x kv (one latent, whole on
     every tensor-parallel device)."""
-    groups = p.groups
-    if len(groups) == 1 and groups[0].attention.kind == "full":
-        return 2 * groups[0].count * p.b * tokens * p.hk * p.d * p.kv
+    kinds = p.att_kinds
+    if p.uniform and kinds[0][0].kind == "full":
+        return 2 * kinds[0][1] * p.b * tokens * p.hk * p.d * p.kv
     total = 0
-    for att, L in _attention_kinds(p):
+    for att, L in kinds:
         if att.kind == "latent":
             total += L * p.b * tokens * (att.kv_lora_rank + att.qk_rope_head_dim) * p.kv
         elif att.kind == "linear":  # the recurrent state and the convolution's last inputs, per sequence
@@ -685,18 +677,18 @@ def _activation_bytes(p: _Plan) -> float:
     s = p.settings.seq_len
     t = p.b * s
     a = p.a
-    att = next((k for k, _ in p.att_kinds if k.kind != "linear"), p.att_kinds[0][0])
+    att = p.first_att
     if att.kind == "latent":
         width = att.qk_nope_head_dim + att.qk_rope_head_dim + att.v_head_dim
         attn = 2 * t * p.hq * width * a if p.flash else 2 * p.b * p.hq * s * s * a + 2 * t * p.hq * width * a
     else:
         attn = 2 * t * p.hq * p.d * a if p.flash else 2 * p.b * p.hq * s * s * a
     mlp = 0
-    for g in p.groups:
-        if g.mlp.kind == "moe":
+    for kind, _ in p.mlp_kinds:
+        if kind.kind == "moe":
             mlp = max(mlp, 3 * t * p.k * p.ie * a, 3 * t * p.ish * a)
         else:
-            mlp = max(mlp, (3 if g.mlp.kind == "gated" else 2) * t * p.i * a)
+            mlp = max(mlp, (3 if kind.kind == "gated" else 2) * t * p.i * a)
     return t * p.h * a + max(attn, mlp)
 
 
@@ -741,8 +733,8 @@ def _generate(p: _Plan, prefill: Stage, decode: Stage, memory: Memory) -> Genera
         decode_time = steps * decode.time_s
         first = {row[0]: row for row in decode.layers}
         last_n = prompt + steps - 1
-        for att, count in _attention_kinds(p):
-            window = att.window if att.kind == "window" else 0
+        for att, count in p.att_kinds:
+            window = att.window  # 0 unless a window kind
             ends = _attention_core(p, att, count, 1, last_n)
             if window and prompt < window < last_n:  # grows for the first W - P + 1 steps, then flat
                 grow = window - prompt + 1

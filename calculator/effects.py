@@ -37,11 +37,12 @@ import math
 from dataclasses import dataclass, replace
 
 from calculator.core import _plan, _stage, analyze, expected_experts
+from calculator.recipe import recipe
 from calculator.result import Layer, Memory, Stage
 from calculator.spec import CalculatorError, Hardware, Model, Settings
 
 __all__ = ["EFFECT_KINDS", "Outcome", "apply_effect", "baseline", "expected_tokens_per_step", "refuse_architecture",
-           "refuse_serving",
+           "refuse_serving", "serving_options",
            "baseline_settings", "tokens_per_step"]
 
 EFFECT_KINDS = ("quantization", "sparsity", "low_rank", "distillation", "early_exit", "contextual_sparsity",
@@ -110,13 +111,28 @@ def _scale_rows(stage: Stage, names: tuple[str, ...], factor: float, bw: float) 
     return _restage(stage, rows, bw)
 
 
+def refuse_other_layers(model: Model, kind: str) -> None:
+    """Effects that rewrite named weight rows (sparsity, low rank, distillation by params_kept, contextual
+    sparsity) know one uniform stack of layers with standard attention and a dense or Mixtral-style MLP.
+    Latent or linear attention, shared experts and dense-prefix layers name other rows, so such a model is refused rather than changed in part (contextual sparsity also needs
+    full attention: its head rows are the full-attention ones)."""
+    groups = recipe(model)
+    g = groups[0]
+    attention = ("full",) if kind == "contextual_sparsity" else ("full", "window")
+    if len(groups) > 1 or g.attention.kind not in attention or g.mlp.shared:
+        raise CalculatorError(
+            f"{kind} is modelled for models whose layers are all alike, with standard attention and a dense or "
+            f"Mixtral-style MLP; {model.id} is not one (latent, linear or mixed attention, shared experts or "
+            "dense-prefix layers)")
+
+
 def _weight_elements(model: Model, settings: Settings) -> dict[str, float]:
     """Weight elements of each linear layer on one device (tensor parallel share)."""
     n = settings.tp
     h, d = model.hidden_size, model.head_dim
     qo = model.num_attention_heads // n * d
     ko = -(-model.num_key_value_heads // n) * d
-    i = model.intermediate_size // n
+    i = recipe(model)[0].mlp.width // n  # per expert for a MoE (refuse_other_layers: one group)
     return {"q_proj": h * qo, "k_proj": h * ko, "v_proj": h * ko, "o_proj": qo * h,
             "gate_proj": h * i, "up_proj": h * i, "down_proj": i * h}
 
@@ -209,14 +225,20 @@ def refuse_serving(effect: dict) -> None:
     """A serving effect (PagedAttention, SARATHI-Serve, DistServe, ...) changes what a loaded server holds or
     schedules, not one forward pass: it is analysed by calculator.serving.compare (--stage serve), never applied
     to a single run. The message names the --stage serve options that carry its parameters."""
+    opts = serving_options(effect)
+    raise CalculatorError("effect kind serving changes what a loaded server holds or schedules, not one forward "
+                          "pass: analyse it with --stage serve" + (" " + opts if opts else ""))
+
+
+def serving_options(effect: dict) -> str:
+    """The --stage serve options that carry a serving effect's parameters, e.g. '--allocator paged --block-size 16'."""
     opts = []
     for key, flag in (("allocator", "--allocator"), ("block_size", "--block-size"), ("max_seq_len", "--max-seq-len"),
                       ("token_budget", "--token-budget"), ("ttft_limit_s", "--ttft"), ("tpot_limit_s", "--tpot")):
         value = effect.get(key)
         if value is not None:
             opts.append(f"{flag} {value}" if isinstance(value, str) else f"{flag} {value:.4g}")
-    raise CalculatorError("effect kind serving changes what a loaded server holds or schedules, not one forward "
-                          "pass: analyse it with --stage serve" + (" " + " ".join(opts) if opts else ""))
+    return " ".join(opts)
 
 
 def _step_with_tokens(model: Model, hardware: Hardware, settings: Settings, tokens: int) -> Stage:
@@ -293,6 +315,8 @@ def apply_effect(model: Model, hardware: Hardware, settings: Settings, effect: d
     base = baseline(model, hardware, settings)
     prefill, decode, memory = base.prefill, base.decode, base.memory
     notes = list(base.notes)
+    if kind in ("sparsity", "low_rank", "distillation", "contextual_sparsity"):
+        refuse_other_layers(model, kind)
     if kind == "sparsity":
         factor = _kept(effect) * (1 + _meta_bits(effect) / 8 / _bytes_per_weight(settings))
         prefill = _sparsify(prefill, model, settings, effect, bw)

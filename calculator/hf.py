@@ -40,6 +40,7 @@ clamped SwiGLU, DeepSeek's multi-token-prediction layer (not part of the 671B) a
 
 from __future__ import annotations
 
+from calculator.limits import LIMITS, check_range, show
 from calculator.spec import CalculatorError, Model
 
 __all__ = ["MODEL_TYPES", "model_from_hf_config"]
@@ -62,6 +63,16 @@ def _int(cfg: dict, key: str, where: str, default=None) -> int:
         raise CalculatorError(f"{where}: missing field {key!r}")
     if isinstance(value, bool) or not isinstance(value, int):
         raise CalculatorError(f"{where}: field {key!r} must be an integer, got {value!r}")
+    return value
+
+
+def _count(cfg: dict, key: str, where: str, default: int, low: int = 1) -> int:
+    """An integer setting of the layer pattern (a step, an interval, a number of layers): at least `low`, at
+    most the number of layers the calculator accepts."""
+    value = _int(cfg, key, where, default)
+    if not low <= value <= LIMITS["num_hidden_layers"][1]:
+        raise CalculatorError(f"{where}: field {key!r} must be from {low} to {LIMITS['num_hidden_layers'][1]:g}, "
+                              f"got {show(value)}")
     return value
 
 
@@ -128,6 +139,12 @@ def model_from_hf_config(cfg: object, model_id: str = "", where: str = "config")
     arch = MODEL_TYPES[model_type]
     heads = _int(cfg, "num_attention_heads", where)
     layers = _int(cfg, "num_hidden_layers", where)
+    try:  # before any loop over the layers
+        check_range("", "num_hidden_layers", layers)
+        if layers < 1:
+            raise CalculatorError(f"num_hidden_layers must be a positive integer, got {show(layers)}")
+    except CalculatorError as exc:
+        raise CalculatorError(f"{where}: {exc}") from None
     fields = {
         "id": model_id or str(cfg.get("_name_or_path") or model_type),
         "architecture": arch,
@@ -175,7 +192,7 @@ def _extend(cfg: dict, model_type: str, fields: dict, where: str, layers: int) -
             fields["sliding_window"] = window
     elif model_type in ("qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "qwen3_next"):
         if model_type == "qwen3_next":  # Gated DeltaNet layers, gated full attention every interval-th layer
-            interval = _int(cfg, "full_attention_interval", where, 4)
+            interval = _count(cfg, "full_attention_interval", where, 4)
             for key, name in (("linear_num_key_heads", "linear_num_key_heads"),
                               ("linear_num_value_heads", "linear_num_value_heads"),
                               ("linear_key_head_dim", "linear_key_head_dim"),
@@ -188,7 +205,7 @@ def _extend(cfg: dict, model_type: str, fields: dict, where: str, layers: int) -
         elif _bool(cfg, "use_sliding_window", where, False) and _window(cfg, where):
             fields["sliding_window"] = _window(cfg, where)
             if types is None:
-                first = _int(cfg, "max_window_layers", where, layers)
+                first = _count(cfg, "max_window_layers", where, layers, 0)
                 types = tuple("window" if i >= first else "full" for i in range(layers))
             fields["layer_types"] = types
         fields["qk_norm"] = model_type in ("qwen3", "qwen3_moe", "qwen3_next")
@@ -196,7 +213,7 @@ def _extend(cfg: dict, model_type: str, fields: dict, where: str, layers: int) -
             fields["num_local_experts"] = _int(cfg, "num_experts", where)
             fields["num_experts_per_tok"] = _int(cfg, "num_experts_per_tok", where)
             fields["moe_intermediate_size"] = _int(cfg, "moe_intermediate_size", where)
-            step = _int(cfg, "decoder_sparse_step", where, 1)
+            step = _count(cfg, "decoder_sparse_step", where, 1)
             only = set(_int_list(cfg, "mlp_only_layers", where))
             dense = [i for i in range(layers) if i in only or (i + 1) % step]
             if dense:
@@ -216,8 +233,8 @@ def _extend(cfg: dict, model_type: str, fields: dict, where: str, layers: int) -
             shared = _int(cfg, "n_shared_experts", where, 0)
             if shared:
                 fields["num_shared_experts"] = shared
-            first = _int(cfg, "first_k_dense_replace", where, 0)
-            freq = _int(cfg, "moe_layer_freq", where, 1)
+            first = _count(cfg, "first_k_dense_replace", where, 0, 0)
+            freq = _count(cfg, "moe_layer_freq", where, 1)
             dense = [i for i in range(layers) if i < first or i % freq]
             if dense:
                 fields["dense_layers"] = tuple(dense)
@@ -234,14 +251,14 @@ def _extend(cfg: dict, model_type: str, fields: dict, where: str, layers: int) -
         fields["sliding_window"] = window
         fields["qk_norm"] = model_type != "gemma2"
         if types is None:
-            pattern = _int(cfg, "sliding_window_pattern", where, 2 if model_type == "gemma2" else 6)
+            pattern = _count(cfg, "sliding_window_pattern", where, 2 if model_type == "gemma2" else 6)
             types = tuple("full" if (i + 1) % pattern == 0 else "window" for i in range(layers))
         fields["layer_types"] = types
     elif model_type in ("llama4", "llama4_text"):
         experts = _int(cfg, "num_local_experts", where, 0)
         fields["intermediate_size"] = _int(cfg, "intermediate_size_mlp", where, fields["intermediate_size"])
         if experts:
-            step = _int(cfg, "interleave_moe_layer_step", where, 1)
+            step = _count(cfg, "interleave_moe_layer_step", where, 1)
             moe = _int_list(cfg, "moe_layers", where) or list(range(step - 1, layers, step))
             fields.update(num_local_experts=experts, num_experts_per_tok=_int(cfg, "num_experts_per_tok", where),
                           moe_intermediate_size=_int(cfg, "intermediate_size", where), num_shared_experts=1)

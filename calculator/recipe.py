@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["MLP", "Attention", "LayerGroup", "recipe"]
+__all__ = ["MLP", "Attention", "LayerGroup", "recipe", "recipe_kinds"]
 
 
 class Attention(NamedTuple):
@@ -99,3 +99,22 @@ def recipe(model) -> tuple[LayerGroup, ...]:
         key = (att, mlp)
         counts[key] = counts.get(key, 0) + 1
     return tuple(LayerGroup(count, att, mlp) for (att, mlp), count in counts.items())
+
+
+def recipe_kinds(groups: tuple) -> tuple:
+    """What an analysis needs of the groups, derived once per model: (attention kinds with their layer
+    counts, MLP kinds with theirs, uniform (one of each), mixed MLP kinds, a linear-attention hybrid, the
+    first attention kind that is not linear)."""
+    if len(groups) == 1:
+        g = groups[0]
+        atts, mlps = ((g.attention, g.count),), ((g.mlp, g.count),)
+    else:
+        a: dict = {}
+        m: dict = {}
+        for g in groups:
+            a[g.attention] = a.get(g.attention, 0) + g.count
+            m[g.mlp] = m.get(g.mlp, 0) + g.count
+        atts, mlps = tuple(a.items()), tuple(m.items())
+    first = next((k for k, _ in atts if k.kind != "linear"), atts[0][0])
+    hybrid = any(k.kind == "linear" for k, _ in atts)
+    return atts, mlps, len(atts) == 1 and len(mlps) == 1, len(mlps) > 1, hybrid, first

@@ -77,6 +77,17 @@ class Model:
 
     The bias flags default from the architecture and can be set explicitly (a llama config with
     ``attention_bias: true`` sets `qkv_bias` and `o_bias`).
+
+    Today's families are data on top (`calculator.recipe` turns them into layer groups; `calculator.hf`
+    reads them from a config.json): `sliding_window` with `layer_types` (``full``, ``window``,
+    ``linear`` per layer; without layer_types a sliding_window makes every layer a window layer),
+    `attention_sinks`, `qk_norm`, multi-head latent attention (`kv_lora_rank` with `q_lora_rank`,
+    `qk_nope_head_dim`, `qk_rope_head_dim`, `v_head_dim`), MoE beyond Mixtral (`moe_intermediate_size`,
+    `num_shared_experts`, `shared_expert_intermediate_size`, `dense_layers`: the layers whose MLP is
+    dense) and Gated DeltaNet linear attention (`linear_num_key_heads`, `linear_num_value_heads`,
+    `linear_key_head_dim`, `linear_value_head_dim`, `linear_conv_kernel_dim`). `recipe` and `kinds`
+    are derived. `params_total`, `params_active`, `kv_bytes_per_token()` and `attention_kind` describe
+    the model for pages and JSON.
     """
 
     id: str
@@ -116,6 +127,7 @@ class Model:
     linear_value_head_dim: int = 0
     linear_conv_kernel_dim: int = 0
     recipe: tuple = field(init=False, repr=False, compare=False, default=())
+    kinds: tuple = field(init=False, repr=False, compare=False, default=())
 
     def __post_init__(self) -> None:
         where = f"model {self.id}: " if self.id else "model: "
@@ -177,9 +189,11 @@ class Model:
             set_(self, "mlp_bias", opt)
         if not self.name:
             set_(self, "name", self.id)
-        from calculator.recipe import recipe
+        from calculator.recipe import recipe, recipe_kinds
 
-        set_(self, "recipe", recipe(self))
+        groups = recipe(self)
+        set_(self, "recipe", groups)
+        set_(self, "kinds", recipe_kinds(groups))
 
     def _check_recipe(self, where: str) -> None:
         """The architecture-as-data fields: each a non-negative integer in range, consistent."""

@@ -29,6 +29,7 @@ class Analysis:
     plot: str | None = None
     scenarios_why: str | None = None
     primary: str | None = None
+    serving: list[dict] | None = None  # a serving effect's comparisons (serving_comparison), one per scenario
 
 
 class Catalogue:
@@ -342,6 +343,8 @@ def predicted(cat: Catalogue, method: Method, claim: Claim, methods: dict | None
         return None, NO_IDS
     settings = claim_settings(claim)
     effect = method.effect.model_dump(exclude_none=True)
+    if effect["kind"] == "serving":
+        return serving_predicted(cat, method, claim, settings)
     if effect["kind"] == "architecture" and s.model != effect["model"]:
         return None, f"the claim's model {s.model} is not the architecture's catalogue model {effect['model']}"
 
@@ -384,7 +387,8 @@ def expected_ratio(cat: Catalogue, method: Method, claim: Claim, methods: dict |
     stages at their expected efficiencies instead of the peaks; None for memory, max-batch and kernel
     claims, or where the calibration cannot say."""
     s = claim.setting
-    if claim.metric in ("memory_reduction", "kernel_speedup") or s.max_batch or not (s.model and s.hardware):
+    if claim.metric in ("memory_reduction", "kernel_speedup") or s.max_batch or not (s.model and s.hardware) \
+            or method.effect.kind == "serving":
         return None
     settings = claim_settings(claim)
     hw = cat.hardware[s.hardware]
@@ -442,6 +446,10 @@ def verdict(claimed: float, bound: float | None) -> str:
 
 # A claim with neither catalogue ids nor an outside_roofline reason: data still to fill in.
 NO_IDS = "no catalogue model and device filled in yet for this claim's setting"
+NO_DEVICE = "the paper names the model but no device for this number"
+NO_MODEL = "the paper names the device but no model for this number"
+# A memory ratio does not depend on the device: one the paper does not name is run on this one, and said so.
+ANY_DEVICE = "nvidia-a100-80gb"
 
 # Short keys of the reasons a claim gets no verdict (the claims page counts them): the entry's
 # outside_roofline vocabulary, then the ones the analysis finds itself.
@@ -451,6 +459,10 @@ COMPUTED_REASONS = {
     "other-model": "the claim's model is not the architecture's catalogue model",
     "calculator-error": "the calculator cannot run this setting",
     "ids-missing": NO_IDS,
+    "no-device": NO_DEVICE,
+    "no-model": NO_MODEL,
+    "serving-metric": "a serving comparison gives throughput, not this metric",
+    "serving-unbounded": "the baseline meets the latency limits at no request rate: the bound on the gain is unlimited",
 }
 
 
@@ -472,6 +484,10 @@ def claim_check(cat: Catalogue, method: Method, claim: Claim, methods: dict | No
                 scenarios=None) -> dict:
     """One claim held against the roofline: the bound, the verdict, or the reason there is none."""
     claim = resolved(claim, scenarios)
+    device_free = (claim.metric == "memory_reduction" and claim.setting.model and not claim.setting.hardware
+                   and ANY_DEVICE in cat.hardware)
+    if device_free:
+        claim = claim.model_copy(update={"setting": claim.setting.model_copy(update={"hardware": ANY_DEVICE})})
     outside = claim.outside_roofline
     if outside is not None:
         value, reason = None, outside.reason
@@ -482,16 +498,37 @@ def claim_check(cat: Catalogue, method: Method, claim: Claim, methods: dict | No
         value, why = predicted(cat, method, claim, methods)
         reason = None
         if value is None:
+            s = claim.setting
+            if why == NO_IDS and (s.model or s.hardware):
+                why = NO_DEVICE if s.model else NO_MODEL
             reason = ("kernel-only" if claim.metric == "kernel_speedup" else "ids-missing" if why == NO_IDS
-                      else "other-model" if why.startswith("the claim's model") else "calculator-error")
+                      else "no-device" if why == NO_DEVICE else "no-model" if why == NO_MODEL
+                      else "other-model" if why.startswith("the claim's model")
+                      else "serving-metric" if why.startswith(SERVING_METRIC)
+                      else "serving-unbounded" if why.startswith(SERVING_UNBOUNDED) else "calculator-error")
     checked = value is not None
     above = checked and verdict(claim.value, value) == "above the roofline bound"
     expected = expected_ratio(cat, method, claim, methods) if checked else None
     return {"metric": claim.metric, "claimed": claim.value, "predicted": value,
             "verdict": verdict(claim.value, value), "why": why or None, "reason": reason,
             "source": claim.source, "explanation": claim.explanation if above else None, "expected": expected,
-            "setting": checked_setting(claim) if checked else None,
+            "setting": serving_setting(method, claim) if checked and method.effect.kind == "serving"
+            else _device_free(checked_setting(claim), device_free) if checked else None,
+            "scenario": _scenario_label(claim, scenarios) if checked else None,
             "calculator_query": calculator_query(method, claim) if checked else None}
+
+
+def _device_free(words: str, device_free: bool) -> str:
+    if not device_free:
+        return words
+    return words.replace(f" on {ANY_DEVICE} (assumed)", " on any device (a memory ratio does not depend on it)", 1) \
+        .replace(f" on {ANY_DEVICE}", " on any device (a memory ratio does not depend on it)", 1)
+
+
+def _scenario_label(claim: Claim, scenarios) -> str | None:
+    """The label of the scenario a claim without a stated setting is judged in (None at the paper's setting)."""
+    sc = next((x for x in (scenarios.scenarios if scenarios else []) if x.id == claim.setting.scenario), None)
+    return sc.label if sc else None
 
 
 def analyze_method(cat: Catalogue, kb: KB, method: Method) -> Analysis:
@@ -500,6 +537,8 @@ def analyze_method(cat: Catalogue, kb: KB, method: Method) -> Analysis:
     if method.effect.kind == "none":
         result.reason = method.effect.reason
         return result
+    if method.effect.kind == "serving" and kb.scenarios is not None:
+        return _serving_analysis(cat, kb, method, result)
     if kb.scenarios is None:
         result.reason = "this knowledge base defines no analysis scenarios (kb/scenarios.yaml)"
         return result
@@ -518,6 +557,164 @@ def analyze_method(cat: Catalogue, kb: KB, method: Method) -> Analysis:
         result.plot = _plot(cat, method, by_id[result.primary])
     except CalculatorError as exc:
         result.scenarios, result.reason = [], f"the calculator cannot apply this effect: {exc}"
+    return result
+
+
+# --- serving effects (kind serving): calculator.serving.compare, not one run -----------------------------
+
+SERVING_METRIC = "a serving comparison gives"
+SERVING_UNBOUNDED = "in the bound the baseline meets the latency limits at no request rate while the method does"
+# A latency limit the entry does not set: none binds (below compare()'s 1e6 s bound on limits).
+NO_LIMIT_S = 1e5
+
+
+def serving_effect(method: Method, claim: Claim | None = None) -> dict:
+    """The entry's serving effect (with a claim's `setting.serving` changes) as calculator.serving.compare takes
+    it: limits in seconds under compare's names; a token budget without limits compares the highest rates."""
+    effect = method.effect.model_dump(exclude_none=True)
+    if claim is not None and claim.setting.serving is not None:
+        effect.update(claim.setting.serving.model_dump(exclude_none=True))
+    out = {k: v for k, v in effect.items() if k not in ("kind", "basis", "ignores", "ttft_limit_s", "tpot_limit_s")}
+    if not effect.get("allocator"):  # a limit the paper does not set does not bind
+        out["ttft_limit"] = effect.get("ttft_limit_s", NO_LIMIT_S)
+        out["tpot_limit"] = effect.get("tpot_limit_s", NO_LIMIT_S)
+    return out
+
+
+def _serving_compare(cat: Catalogue, effect: dict, model: str, hardware: str, settings: Settings) -> dict:
+    from calculator.serving import compare
+
+    return compare(cat.models[model], cat.hardware[hardware], settings, effect)
+
+
+def serving_predicted(cat: Catalogue, method: Method, claim: Claim, settings: Settings) -> tuple[float | None, str]:
+    """A serving claim's bound: compare()'s gain (throughput at capacity, or goodput within the limits) in the
+    claim's setting. Only throughput claims: a serving comparison gives no single-run speedup or memory ratio."""
+    if claim.metric != "throughput_gain":
+        return None, f"{SERVING_METRIC} throughput at capacity or goodput, not {claim.metric}"
+    try:
+        out = _serving_compare(cat, serving_effect(method, claim), claim.setting.model, claim.setting.hardware,
+                               settings)
+    except CalculatorError as exc:
+        return None, str(exc)
+    if out["gain"] is None:
+        if out["method"]:
+            return None, (f"{SERVING_UNBOUNDED} ({out['method']:.4g} output tokens/s per device with the method), so "
+                          "any claimed gain is within the bound")
+        return None, "neither side serves a request of this shape within the limits"
+    return out["gain"], ""
+
+
+def _limits_words(effect: dict) -> str:
+    words = [f"{name} ≤ {effect[key]:g} s" for key, name in (("ttft_limit", "TTFT"), ("tpot_limit", "TPOT"))
+             if effect.get(key, NO_LIMIT_S) < NO_LIMIT_S]
+    return ", ".join(words) or "no latency limit"
+
+
+def serving_words(method: Method, claim: Claim | None = None) -> str:
+    """What a serving claim's bound compares, in words (empty for other kinds)."""
+    if method.effect.kind != "serving":
+        return ""
+    e = serving_effect(method, claim)
+    if e.get("allocator"):
+        base = e.get("baseline_allocator", "reserve")
+        if base == "paged":  # compare() gives a paged baseline the default blocks
+            base = "paged blocks of 16"
+        else:
+            n = e.get("baseline_max_seq_len")
+            base = ("reserving each request's own length (an oracle)" if n == 1 else
+                    f"reserving {n} tokens per request" if n else "reserving the model's positions per request")
+        return (f"; output tokens/s per device at each side's capacity: {e['allocator']} KV cache"
+                + (f" in blocks of {e.get('block_size', 16)}" if e["allocator"] == "paged" else "")
+                + f" against {base}")
+    if e.get("token_budget"):
+        return (f"; goodput: chunked prefill, {e['token_budget']} tokens per iteration, against whole prompts "
+                f"({_limits_words(e)})")
+    return f"; goodput per device: disaggregated prefill and decode pools against one colocated server ({_limits_words(e)})"
+
+
+def serving_setting(method: Method, claim: Claim) -> str:
+    """A serving claim's setting in words: no batch (each side runs at its own capacity or rate), then what the
+    bound compares."""
+    words = [w for w in checked_setting(claim).split(", ") if not w.startswith("batch ")]
+    return ", ".join(words) + serving_words(method, claim)
+
+
+def serving_comparison(cat: Catalogue, method: Method, sc) -> dict:
+    """One scenario's serving comparison for a method page: compare()'s baseline and method, with capacity and
+    throughput at capacity (allocator effects) or goodput within the limits (chunking, disaggregation)."""
+    effect = serving_effect(method)
+    settings = Settings(seq_len=sc.seq_len, gen_len=sc.gen_len, tp=sc.tp)
+    out = _serving_compare(cat, effect, sc.model, sc.hardware, settings)
+    rows = []
+    if out["metric"] == "throughput_at_capacity":
+        b, m = out["details"]["baseline"], out["details"]["method"]
+        rows.append(["Requests that fit (capacity)", b["max_batch"], m["max_batch"]])
+        rows.append(["Reserved KV slots never used", f'{100 * b["waste_fraction"]:.1f}%',
+                     f'{100 * m["waste_fraction"]:.1f}%'])
+        rows.append(["Output tokens/s per device at capacity (bound)", f'{out["baseline"]:,.0f}', f'{out["method"]:,.0f}'])
+    else:
+        g = sc.gen_len
+        rows.append([f"Goodput, output tokens/s per device ({_limits_words(effect)})", f'{out["baseline"]:,.0f}',
+                     f'{out["method"]:,.0f}'])
+        rows.append(["Requests/s per device within the limits", f'{out["baseline"] / g:.3g}', f'{out["method"] / g:.3g}'])
+        d = out["details"]
+        if effect.get("disaggregated"):
+            rows.append(["Batch (prefill instance, decode instance)", "colocated",
+                         f'{d["prefill"]["batch"]}, {d["decode"]["batch"]}'])
+            if d.get("pools"):
+                rows.append(["Instances (prefill : decode)", "—",
+                             f'{d["pools"]["prefill_instances"]} : {d["pools"]["decode_instances"]}'])
+    return {"scenario": sc.id, "label": sc.label, "model": sc.model, "hardware": sc.hardware, "tp": sc.tp,
+            "seq_len": sc.seq_len, "gen_len": sc.gen_len, "metric": out["metric"], "baseline": out["baseline"],
+            "method": out["method"], "gain": out["gain"], "rows": rows, "words": serving_words(method)}
+
+
+@dataclass
+class _Setting:
+    """A serving comparison's setting that is not a kb/scenarios.yaml scenario (the paper's own)."""
+
+    id: str
+    label: str
+    model: str
+    hardware: str
+    tp: int
+    seq_len: int
+    gen_len: int
+
+
+def _paper_setting(kb: KB, method: Method) -> _Setting | None:
+    """The setting of the entry's first judged throughput claim that uses the effect as written: the paper's own
+    model, device and request shape, shown first on the page."""
+    for i, claim in enumerate(method.claims):
+        claim = resolved(claim, kb.scenarios)
+        s = claim.setting
+        if claim.metric == "throughput_gain" and s.model and s.hardware and claim.outside_roofline is None \
+                and s.serving is None:
+            st = claim_settings(claim)
+            return _Setting("paper", f"The paper's setting (claim {i + 1})", s.model, s.hardware, st.tp,
+                            st.seq_len, st.gen_len)
+    return None
+
+
+def _serving_analysis(cat: Catalogue, kb: KB, method: Method, result: Analysis) -> Analysis:
+    """A serving effect's page: compare() in the non-survey scenarios of its family (no single-run rows)."""
+    choice = scenario_choice(kb, method)
+    by_id = {sc.id: sc for sc in kb.scenarios.scenarios}
+    usable = [by_id[i] for i in choice.scenarios if i != "survey" and by_id[i].model in cat.models
+              and by_id[i].hardware in cat.hardware]
+    paper = _paper_setting(kb, method)
+    if paper is not None and paper.model in cat.models and paper.hardware in cat.hardware:
+        usable.insert(0, paper)
+    result.scenarios_why = choice.why
+    result.serving = []
+    for sc in usable:
+        try:
+            result.serving.append(serving_comparison(cat, method, sc))
+        except CalculatorError as exc:
+            result.serving.append({"scenario": sc.id, "label": sc.label, "error": str(exc)})
+    if not usable:
+        result.reason = "the standard scenarios' models and devices are not in this catalogue"
     return result
 
 

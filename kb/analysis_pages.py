@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from calculator import Settings
+from calculator.effects import serving_options
 from kb.analysis import TOLERANCE, VERSION, Analysis, bound_ignores, comparison_query
 from kb.load import KB
 from kb.markup import attr, front_matter, table, text
@@ -109,7 +110,9 @@ def analysis_section(analyses: dict[str, Analysis]):
     def section(method: Method, page: str) -> str:
         a = analyses[method.id]
         out = ["\n## Roofline analysis\n\n"]
-        if a.reason and not a.scenarios:
+        if a.serving:
+            out.append(serving_section(method, a))
+        elif a.reason and not a.scenarios:
             out.append(f"Not modelled: {text(a.reason)}.\n")
         else:
             ignores = "; ".join(bound_ignores(method.effect.model_dump(exclude_none=True)))
@@ -153,8 +156,9 @@ def analysis_section(analyses: dict[str, Analysis]):
             if a.plot:
                 label = next(r["label"] for r in a.scenarios if r["scenario"] == a.primary)
                 out.append(_plot_figure(a.plot, label))
-        out.append(f'\n<a class="kb-calc-link" href="{attr(calculator_link(method, page, a))}">'
-                   "Open in the live calculator (A: baseline, B: this method)</a>\n")
+        if not a.serving:  # a serving method has no single-run comparison; its section gives the CLI line
+            out.append(f'\n<a class="kb-calc-link" href="{attr(calculator_link(method, page, a))}">'
+                       "Open in the live calculator (A: baseline, B: this method)</a>\n")
         if a.claims:
             out.append("\n### Claims against the roofline\n\n")
             rows = []
@@ -163,6 +167,8 @@ def analysis_section(analyses: dict[str, Analysis]):
                 claimed = ", ".join(f'{g["claimed"]:g}x' for g in group)
                 where = "; ".join(dict.fromkeys(text(g["source"]) for g in group))
                 verdict = f'**{text(c["verdict"])}**' if c["predicted"] is not None else text(c["verdict"])
+                if c.get("scenario"):
+                    verdict += f', at an assumed setting: {text(c["scenario"])}'
                 if c.get("explanation"):
                     why = f' <br><small>Why: {text(c["explanation"])}</small>'
                 rows.append([text(METRIC_LABELS[c["metric"]]), claimed, _predicted(c), _expected_cell(c),
@@ -190,10 +196,49 @@ def roofline_summary(analyses: dict[str, Analysis]) -> dict[str, dict]:
     return out
 
 
+def serving_section(method: Method, a: Analysis) -> str:
+    """A serving effect's comparison (kb.analysis.serving_comparison): baseline and method side by side per
+    scenario, from calculator.serving.compare (--stage serve), not a single run."""
+    out = [f"A serving method: it changes what a loaded server holds or schedules, not one forward pass, so it is "
+           f"compared as two servers of the same request shape (calculator {VERSION}, `--stage serve`). Every "
+           "throughput is an **ideal bound**: each iteration at the device's peak compute or memory bandwidth, "
+           "whichever binds, with no queueing, scheduling or framework overhead.\n\n"]
+    ignores = "; ".join(bound_ignores(method.effect.model_dump(exclude_none=True)))
+    if ignores:
+        out.append(f"This method's bound also ignores {text(ignores)}.\n\n")
+    if method.effect.basis:
+        out.append(f"Parameters: {text(method.effect.basis)}.\n\n")
+    for c in a.serving:
+        head = f'{c["label"]}'
+        if c.get("error"):
+            out.append(f"- {text(head)}: the calculator cannot compare it here: {text(c['error'])}\n")
+            continue
+        devices = f'{c["tp"]}× {c["hardware"]}' if c["tp"] > 1 else c["hardware"]
+        gain = f'**{c["gain"]:.2f}x**' if c["gain"] is not None else (
+            "unbounded (the baseline meets the limits at no rate)" if c["method"] else "— (neither side meets the limits)")
+        out.append(f"**{text(head)}** ({text(c['model'])} on {text(devices)}, prompt {c['seq_len']}, "
+                   f"{c['gen_len']} out){text(c['words'])}: gain {gain}\n\n")
+        out.append('<div class="kb-cards" markdown>\n\n'
+                   + table(["Serving figure", "Baseline", "Method"],
+                           [[text(str(r[0])), text(str(r[1])), text(str(r[2]))] for r in c["rows"]]) + "\n</div>\n\n")
+    first = next((c for c in a.serving if not c.get("error")), None)
+    if first:
+        opts = serving_options(method.effect.model_dump(exclude_none=True))
+        tp = f" --tp {first['tp']}" if first["tp"] > 1 else ""
+        out.append("Redo the method's side with the calculator: `python -m calculator --model "
+                   f"{first['model']} --hardware {first['hardware']}{tp} --seq-len {first['seq_len']} --gen-len "
+                   f"{first['gen_len']} --stage serve {opts}`.\n")
+    return "".join(out)
+
+
 def roofline_column(analyses: dict[str, Analysis]) -> Column:
     """Each method's ideal-bound speedups in its family's main scenario, for the category tables."""
     cells = {}
     for method_id, a in analyses.items():
+        top = next((c for c in a.serving or [] if c.get("gain") is not None), None)
+        if top:  # a serving effect: its gain in the first serving comparison
+            what = "throughput at capacity" if top["metric"] == "throughput_at_capacity" else "goodput"
+            cells[method_id] = f'{top["gain"]:.2f}x {what} ({top["label"].lower()})'
         rows = {r["stage"]: r for r in a.scenarios if r["scenario"] == a.primary}
         if rows:
             d, p = rows["decode"], rows["prefill"]
@@ -218,11 +263,12 @@ def _branch(method: Method) -> str:
 def claims_scatter(points: list[tuple[str, str, str, float, float]]) -> str:
     """SVG scatter of claimed ratio (y) against the roofline bound (x), log axes: one dot per judged
     claim, coloured by branch; the y = x line and the band up to the tolerance (consistent) shaded.
-    `points` are (branch, label, method id, bound, claimed)."""
+    `points` are (branch, label, method id, bound, claimed[, scenario label when judged at an assumed
+    setting: drawn as a ring])."""
     import math
 
     w, h, left, bottom, top, right = 640, 440, 56, 44, 14, 150
-    values = [v for p in points for v in p[3:]] or [1.0]
+    values = [v for p in points for v in p[3:5]] or [1.0]
     lo, hi = min(0.9, min(values) / 1.1), max(4.0, max(values) * 1.15)
     l0, l1 = math.log10(lo), math.log10(hi)
 
@@ -254,13 +300,18 @@ def claims_scatter(points: list[tuple[str, str, str, float, float]]) -> str:
                'roofline bound (calculator)</text>')
     out.append(f'<text x="14" y="{(top + h - bottom) / 2:.0f}" font-size="12" text-anchor="middle" '
                f'transform="rotate(-90 14 {(top + h - bottom) / 2:.0f})">claimed by the paper</text>')
-    for branch, label, method_id, bound, claimed in points:
+    for branch, label, method_id, bound, claimed, *rest in points:
         colour = BRANCH_COLOURS.get(branch, "#7f7f7f")
+        assumed = bool(rest and rest[0])  # judged at an assumed scenario: a ring, not a dot
         # No <a> inside the SVG: Material's instant navigation rewrites link hrefs, which SVG anchors refuse;
         # the tables below link every claim's method.
-        out.append(f'<circle cx="{x(bound):.1f}" cy="{y(min(claimed, hi)):.1f}" r="4" fill="{colour}" '
-                   f'fill-opacity="0.75" data-branch="{attr(branch)}" data-method="{attr(method_id)}"><title>'
-                   f'{text(label)}: claimed {claimed:g}x, bound {bound:.2f}x</title></circle>')
+        paint = (f'fill="none" stroke="{colour}" stroke-width="1.3"' if assumed
+                 else f'fill="{colour}" fill-opacity="0.75"')
+        where = f" (at an assumed setting: {text(rest[0])})" if assumed else ""
+        flag = ' data-assumed="1"' if assumed else ""
+        out.append(f'<circle cx="{x(bound):.1f}" cy="{y(min(claimed, hi)):.1f}" r="4" {paint} '
+                   f'data-branch="{attr(branch)}" data-method="{attr(method_id)}"{flag}><title>'
+                   f'{text(label)}: claimed {claimed:g}x, bound {bound:.2f}x{where}</title></circle>')
     present = [b for b in BRANCH_COLOURS if any(p[0] == b for p in points)]
     present += sorted({p[0] for p in points} - set(present))
     for i, branch in enumerate(present):
@@ -270,7 +321,9 @@ def claims_scatter(points: list[tuple[str, str, str, float, float]]) -> str:
                    f'({sum(p[0] == branch for p in points)})</text>')
     ly = top + 10 + 18 * len(present) + 8
     out.append(f'<rect x="{w - right + 10}" y="{ly - 6}" width="12" height="12" fill="#2ca02c" fill-opacity="0.15"/>'
-               f'<text x="{w - right + 26}" y="{ly + 4}" font-size="12">consistent</text>')
+               f'<text x="{w - right + 26}" y="{ly + 4}" font-size="12">consistent</text>'
+               f'<circle cx="{w - right + 16}" cy="{ly + 20}" r="4" fill="none" stroke="#555"/>'
+               f'<text x="{w - right + 26}" y="{ly + 24}" font-size="12">assumed setting</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -284,6 +337,8 @@ REASON_WORDS = {
     "method-baseline": "Against another method", "unstated-setting": "No setting in the paper",
     "effect-none": "Effect the roofline cannot show", "other-model": "Another model than the architecture's",
     "calculator-error": "The calculator refuses the setting", "ids-missing": "Setting not filled in yet",
+    "serving-metric": "Serving methods: not a throughput claim",
+    "serving-unbounded": "Serving methods: the baseline meets no limit in the bound",
 }
 
 
@@ -313,8 +368,10 @@ def claims_page(kb: KB, analyses: dict[str, Analysis]) -> str:
                 group["unchecked"].setdefault(reason, []).append(
                     (f'[{text(m.name)}]({page}) {c["claimed"]:g}x', c["why"] or ""))
                 continue
-            points.append((_branch(m), m.name, m.id, c["predicted"], c["claimed"]))
+            points.append((_branch(m), m.name, m.id, c["predicted"], c["claimed"], c.get("scenario")))
             verdict = text(c["verdict"])
+            if c.get("scenario"):
+                verdict += f', at an assumed setting: {text(c["scenario"])}'
             if c.get("explanation"):
                 verdict += f'<br><small>{text(c["explanation"])}</small>'
             group["checked"].append([name, f'{text(METRIC_LABELS[c["metric"]])} **{c["claimed"]:g}x** '
@@ -326,7 +383,8 @@ def claims_page(kb: KB, analyses: dict[str, Analysis]) -> str:
     out.append(f"{judged} of {total} claims have a verdict: "
                + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + ".\n\n")
     out.append('<div class="kb-claims-plot" markdown="0">' + claims_scatter(points) + "</div>\n\n")
-    out.append("Each dot is one judged claim (hover for the method and the values). Below the dashed line "
+    out.append("Each dot is one judged claim (hover for the method and the values); a ring is a claim the paper "
+               "states without a setting, judged at an assumed scenario. Below the dashed line "
                f"the claim is within {TOLERANCE:.2f}x of the bound; above it the paper reports more than an "
                "ideal run of its setting allows.\n\n")
     order = [b for b in BRANCH_COLOURS if b in branches] + sorted(set(branches) - set(BRANCH_COLOURS))

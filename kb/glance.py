@@ -40,6 +40,14 @@ def glance_items(kb: KB, analyses: dict) -> dict[str, list[tuple[str, str]]]:
             else:
                 items.append((f"Roofline ({where})", f"{d['speedup']:.2f}x decode, {p['speedup']:.2f}x prefill"))
                 items.append(("Memory", f"{_gib(d['baseline_memory_bytes'])} → {_gib(d['method_memory_bytes'])}"))
+        elif a is not None and a.serving:  # a serving effect: its first comparison (kb.analysis.serving_comparison)
+            c = next((c for c in a.serving if not c.get("error")), None)
+            if c is not None:
+                gain = f'{c["gain"]:.2f}x' if c["gain"] is not None else "unbounded"
+                what = "output tokens/s at capacity" if c["metric"] == "throughput_at_capacity" else "goodput"
+                fit = {r[0]: r for r in c["rows"]}.get("Requests that fit (capacity)")
+                fits = f"{fit[2]} vs {fit[1]} requests fit, " if fit else ""
+                items.append((f"Roofline ({c['label'].lower()}, ideal bound)", f"{fits}{gain} {what}"))
         elif a is not None and a.reason:
             items.append(("Roofline", "not modelled"))
         if a is not None and a.claims:

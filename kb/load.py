@@ -464,6 +464,24 @@ class Loader:
             self.problem(path, line_of(lines, ("links", "paper")), "links.paper",
                          f"links to arXiv {linked}, but arxiv is {entry.arxiv}; both must name the same paper")
 
+    def check_serving_compares(self, path: Path, entry: Method, lines: dict[Loc, int]) -> None:
+        """A serving effect is never applied to one run: it is compared as two servers (calculator.serving.compare,
+        what its page and claims show), here on the reference model and device, with each claim's changes."""
+        from calculator import CalculatorError
+        from calculator.serving import compare
+        from kb.analysis import serving_effect
+
+        model, device, settings = _reference()
+        for where, claim in [(("effect",), None)] + [(("claims", i, "setting", "serving"), c)
+                                                      for i, c in enumerate(entry.claims) if c.setting.serving]:
+            try:
+                out = compare(model, device, settings, serving_effect(entry, claim))
+                if out["gain"] is not None and not _finite_positive(out["gain"]):
+                    raise CalculatorError(f"it gives a non-finite or zero gain ({out['gain']})")
+            except CalculatorError as exc:
+                self.problem(path, line_of(lines, where), ".".join(map(str, where)),
+                             f"the serving comparison cannot run: {exc}")
+
     def check_effect_applies(self, path: Path, entry: Method, lines: dict[Loc, int]) -> None:
         """An entry that checks is an entry that analyses: the effect goes through the calculator itself, on a
         reference model and device that have everything an effect may ask for (every compute format, a host
@@ -472,6 +490,9 @@ class Loader:
         catalogue models (`architecture`) are checked by the build's analysis."""
         effect = entry.effect.model_dump(exclude_none=True)
         if effect.get("kind") in ("none", "architecture"):
+            return
+        if effect.get("kind") == "serving":
+            self.check_serving_compares(path, entry, lines)
             return
         from calculator import CalculatorError
         from calculator.effects import apply_effect

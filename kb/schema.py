@@ -361,10 +361,9 @@ def check_serving(effect: dict) -> None:
             raise ValueError("max_seq_len is the reservation of allocator reserve; remove it")
         if effect.get("baseline_max_seq_len") and effect.get("baseline_allocator", "reserve") != "reserve":
             raise ValueError("baseline_max_seq_len is the reservation of a reserving baseline; remove it")
-    if mode == "disaggregated" and (effect.get("ttft_limit_s") is None or effect.get("tpot_limit_s") is None):
-        raise ValueError("disaggregated serving is compared by goodput: give ttft_limit_s and tpot_limit_s")
-    if (effect.get("ttft_limit_s") is None) != (effect.get("tpot_limit_s") is None):
-        raise ValueError("ttft_limit_s and tpot_limit_s go together")
+    if mode == "disaggregated" and effect.get("ttft_limit_s") is None and effect.get("tpot_limit_s") is None:
+        raise ValueError("disaggregated serving is compared by goodput within latency limits: give ttft_limit_s, "
+                         "tpot_limit_s or both")
 
 
 class NoEffect(Strict):
@@ -912,6 +911,8 @@ class ModelArch(Strict):
             model = model_from_hf_config(config, model_id=str(data.get("id", "")), where="config")
         except CalculatorError as exc:
             raise ValueError(str(exc)) from None
+        except (TypeError, ArithmeticError, RecursionError) as exc:  # a config no model_type reader expects
+            raise ValueError(f"config: cannot be read ({type(exc).__name__})") from None
         return {**data, **model_shape(model)}
 
     @model_validator(mode="after")
@@ -991,6 +992,8 @@ class ClaimCheck(Strict):
                                                  "vocabulary, or a computed one such as effect-none).")
     explanation: str | None = Field(None, description="Why the claim exceeds the bound, from the entry.")
     expected: float | None = Field(None, description="The calibrated expected value for the same setting.")
+    scenario: str | None = Field(None, description="Label of the scenario a claim with no stated setting is judged "
+                                                   "in (an assumed setting); None at the paper's own setting.")
 
 
 class MethodRecord(Method):

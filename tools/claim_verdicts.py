@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     kb = load(ROOT)
     cat = Catalogue(kb)
-    verdicts, reasons, branches = Counter(), Counter(), Counter()
+    verdicts, reasons, branches, where = Counter(), Counter(), Counter(), Counter()
     for mid in sorted(kb.methods):
         m = kb.methods[mid]
         if args.branch and not m.category.startswith(args.branch):
@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
             if c["predicted"] is not None:
                 verdicts[c["verdict"]] += 1
                 branches[branch, "verdict"] += 1
+                where[("at an assumed scenario" if c.get("scenario") else "at the paper's setting")] += 1
             else:
                 reasons[c["reason"]] += 1
                 branches[branch, "none"] += 1
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     judged, total = sum(verdicts.values()), sum(verdicts.values()) + sum(reasons.values())
     print(f"claims: {total}; with a verdict: {judged} ({100 * judged / max(total, 1):.0f}%): "
           + ", ".join(f"{v} {k}" for k, v in verdicts.most_common()))
+    print("judged " + ", ".join(f"{v} {k}" for k, v in sorted(where.items())))
     print("without a verdict, by reason:")
     for reason, n in reasons.most_common():
         print(f"  {n:4d} {reason}")

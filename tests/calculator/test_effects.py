@@ -158,3 +158,30 @@ def test_cli_method_applies_the_entry_effect():
     bad = subprocess.run([sys.executable, "-m", "calculator", "--model", "llama-2-7b", "--hardware",
                           "nvidia-a6000", "--method", "awqq"], capture_output=True, text=True)
     assert bad.returncode == 2 and "close matches: awq" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_weight_row_effects_are_refused_on_layers_they_do_not_know():
+    """Sparsity, low rank and contextual sparsity rewrite named weight rows of one uniform layer stack;
+    DeepSeek-V3 (latent attention, a shared expert, three dense layers first) and Gemma 3 (local and
+    global layers) are refused in one line instead of being changed in part."""
+    from kb.catalogue import load_hardware, load_model
+
+    hw = load_hardware("nvidia-h100-sxm")
+    for model_id, kind, effect in (("deepseek-v3", "sparsity", {"pattern": "n:m", "n": 2, "m": 4}),
+                                   ("gemma-3-4b", "low_rank", {"params_kept": 0.5}),
+                                   ("gemma-3-4b", "contextual_sparsity", {"mlp_active": 0.5})):
+        with pytest.raises(CalculatorError, match=f"^{kind} is modelled for models whose layers are all alike"):
+            apply_effect(load_model(model_id), hw, Settings(), {"kind": kind, **effect})
+
+
+def test_low_rank_on_a_moe_with_its_own_expert_width_scales_the_expert_weights():
+    """Qwen3-30B-A3B by hand: each of 48 layers holds q/o 2 x 2048 x 4096, k/v 2 x 2048 x 512 and 128 experts
+    of 3 x 2048 x 768 (moe_intermediate_size, not the 6144 of intermediate_size); keeping half of the linear
+    weights at 16 bits saves half of those bytes."""
+    from kb.catalogue import load_hardware, load_model
+
+    model, hw = load_model("qwen3-30b-a3b"), load_hardware("nvidia-h100-sxm")
+    linear = 48 * (2 * 2048 * 4096 + 2 * 2048 * 512 + 128 * 3 * 2048 * 768) * 2
+    base = baseline(model, hw, Settings())
+    half = apply_effect(model, hw, Settings(), {"kind": "low_rank", "params_kept": 0.5})
+    assert base.memory.weights_bytes - half.memory.weights_bytes == pytest.approx(linear / 2, rel=1e-12)

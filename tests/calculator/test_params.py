@@ -1,7 +1,7 @@
 """Parameter counts of every catalogue model against the publisher's figures (the file's `params` block).
 
-Total within 3% (5% when the stated figure is only a size class, `size_class: true`); active per token
-within 3%, compared with `params_active` or, when the publisher leaves the input embedding out
+Total and active within 3% (5% when the stated figure is only a size class, `size_class: true`); active per
+token compared with `params_active` or, when the publisher leaves the input embedding out
 (`active_without_embedding: true`), with `params_active_without_embedding`."""
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ def _params(model_id: str) -> dict | None:
 WITH_PARAMS = [m for m in model_ids() if _params(m)]
 # Files whose params block still needs a size_class / active_without_embedding flag (asked of the data
 # helper on the status board); they pass as soon as the flag is there (xfail is not strict).
-AWAITING_FLAG = {"codellama-7b", "llama-2-7b", "llama-7b", "vicuna-7b-v1.3", "vicuna-7b-v1.5", "gpt-oss-120b",
-                 "gpt-oss-20b", "deepseek-v2-lite", "phi-4"}
+# deepseek-v2-lite: 2.66B active by our count (2.45B without the input embedding) against the card's 2.4B; the
+# card does not say which convention it uses, so no flag is set and the mismatch stays visible.
+AWAITING_FLAG = {"deepseek-v2-lite"}
 
 
 def test_new_families_state_their_parameters():
@@ -42,7 +43,7 @@ def test_parameter_counts_match_the_card(model_id):
     assert abs(total / stated["total_b"] - 1) <= limit, f"total {total:.3f}B vs {stated['total_b']}B stated"
     active = (model.params_active_without_embedding if stated.get("active_without_embedding")
               else model.params_active) / 1e9
-    assert abs(active / stated["active_b"] - 1) <= 0.03, f"active {active:.3f}B vs {stated['active_b']}B stated"
+    assert abs(active / stated["active_b"] - 1) <= limit, f"active {active:.3f}B vs {stated['active_b']}B stated"
     if stated["total_b"] == stated["active_b"]:
         assert model.params_active == model.params_total  # a dense model uses every weight
 

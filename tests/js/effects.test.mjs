@@ -52,7 +52,8 @@ test("the effect vectors cover every effect kind on several models and devices",
   assert.ok(cases.length + vectors.cases.length >= 300);
   const kinds = new Set(cases.map((c) => c.effect.kind));
   for (const kind of EFFECT_KINDS) assert.ok(kinds.has(kind), `no case of ${kind}`);
-  for (const kind of EFFECT_KINDS.filter((k) => k !== "none")) {
+  // none and serving are refused by applyEffect (a serving method is analysed by --stage serve, not one run).
+  for (const kind of EFFECT_KINDS.filter((k) => k !== "none" && k !== "serving")) {
     const valid = cases.filter((c) => c.expect && c.effect.kind === kind);
     const ms = new Set(valid.map((c) => JSON.stringify(c.model)));
     const hs = new Set(valid.map((c) => JSON.stringify(c.hardware)));
@@ -61,6 +62,7 @@ test("the effect vectors cover every effect kind on several models and devices",
     assert.ok(ms.size >= need && hs.size >= need, `${kind}: ${ms.size} models, ${hs.size} devices`);
   }
   assert.ok(cases.some((c) => c.effect.kind === "none" && c.error), "no refused kind none");
+  assert.ok(cases.some((c) => c.effect.kind === "serving" && c.error), "no refused kind serving");
 });
 
 for (const c of vectors.effect_cases) {

@@ -77,7 +77,8 @@ def test_values_the_paper_does_not_state_are_assumed_and_said_so():
 
 
 @pytest.mark.parametrize("claim, effect, reason", [
-    (_claim(3.0, model="llama-2-7b"), None, "no catalogue model and device filled in yet"),
+    (_claim(3.0, model="llama-2-7b"), None, "names the model but no device"),
+    (_claim(3.0), None, "no catalogue model and device filled in yet"),
     ({**_claim(3.0, model="llama-2-7b", hardware="nvidia-a6000"), "metric": "kernel_speedup"}, None,
      "kernel speedup"),
     (_claim(3.0, model="llama-2-7b", hardware="nvidia-a6000"), {"kind": "none", "reason": "training only"},
@@ -186,3 +187,12 @@ def test_kb_check_refuses_an_unknown_scenario(toy):
     entry.write_text(entry.read_text().replace(old, "    setting: {scenario: no-such-scenario}"))
     problems = [p for p in load(toy).problems if p.field == "claims.0.setting.scenario"]
     assert problems and "unknown scenario 'no-such-scenario'" in problems[0].message
+
+
+def test_a_memory_ratio_needs_no_device_and_a_scenario_verdict_says_it_is_assumed():
+    memory = {**_claim(2.0, model="llama-2-7b"), "metric": "memory_reduction"}
+    check, = analyze_method(CAT, KB, _method([memory])).claims
+    assert check["predicted"] is not None and "on any device" in check["setting"] and check["scenario"] is None
+    assumed = {**_claim(2.0, scenario="consumer"), "metric": "speedup"}
+    check, = analyze_method(CAT, KB, _method([assumed])).claims
+    assert check["scenario"] == next(s.label for s in KB.scenarios.scenarios if s.id == "consumer")

@@ -15,12 +15,8 @@ JUDGED = {mid: [c for c in a.claims if c["predicted"] is not None] for mid, a in
 VERDICT = re.compile(r"consistent|above the roofline bound")
 
 
-# PagedAttention's claim settings are being filled in (helper H5, session 5): drop the mark once they are.
-PENDING = pytest.mark.xfail(reason="claim settings not filled in yet", strict=False)
-
-
-@pytest.mark.parametrize("method_id", ["awq", "smoothquant", "medusa",
-                                       pytest.param("pagedattention", marks=PENDING)])
+# PagedAttention is a serving effect (kind serving, H9 session 5): its claims are judged by calculator.serving.compare.
+@pytest.mark.parametrize("method_id", ["awq", "smoothquant", "medusa", "pagedattention"])
 def test_the_pages_people_open_first_show_verdicts(built_site, method_id):
     assert JUDGED[method_id], f"{method_id}: no claim with a verdict"
     html = (built_site / "methods" / method_id / "index.html").read_text(encoding="utf-8")

@@ -224,6 +224,8 @@ function effectSummary(effect) {
       return `${pct(effect.kv_kept)} of the KV cache kept`;
     case "offloading":
       return `${pct(effect.offloaded)} of the weights over the host link`;
+    case "serving":
+      return "a serving method (KV allocator, chunked prefill or separate pools), compared as two servers on its page";
     case "none":
       return "not shown on a roofline";
     default:
@@ -239,7 +241,8 @@ const KIND_TITLES = {
   contextual_sparsity: "Contextual sparsity", architecture: "Architectures (their own model)",
   speculative: "Speculative decoding",
   parallel_decoding: "Parallel decoding", kv_compression: "KV-cache compression",
-  operator_fusion: "Operator fusion", offloading: "Offloading", none: "Not shown on a roofline",
+  operator_fusion: "Operator fusion", offloading: "Offloading", serving: "Serving (compared on their pages)",
+  none: "Not shown on a roofline",
 };
 
 function optionsHtml(items, selected) {

@@ -22,9 +22,21 @@ import {
   CalculatorError, analyze, expectedExperts, forwardPass, makeMemory, makeModel, makeSettings, repr,
 } from "./roofline.js";
 
+/** calculator.effects.refuse_other_layers: weight-row effects know one uniform stack of standard layers. */
+function refuseOtherLayers(model, kind) {
+  const groups = model.recipe, g = groups[0];
+  const attention = kind === "contextual_sparsity" ? ["full"] : ["full", "window"];
+  if (groups.length > 1 || !attention.includes(g.attention.kind) || g.mlp.shared) {
+    throw new CalculatorError(
+      `${kind} is modelled for models whose layers are all alike, with standard attention and a dense or `
+      + `Mixtral-style MLP; ${model.id} is not one (latent, linear or mixed attention, shared experts or `
+      + "dense-prefix layers)");
+  }
+}
+
 export const EFFECT_KINDS = ["quantization", "sparsity", "low_rank", "distillation", "early_exit",
   "contextual_sparsity", "architecture", "speculative", "parallel_decoding", "kv_compression", "operator_fusion",
-  "offloading", "data_format", "none"];
+  "offloading", "data_format", "serving", "none"];
 const LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "router"];
 const MLP = ["gate_proj", "up_proj", "down_proj", "mlp_act"];
 const HEADS = ["q_proj", "k_proj", "v_proj", "o_proj", "qk_matmul", "softmax", "sv_matmul", "attention"];
@@ -71,6 +83,22 @@ export function refuseArchitecture(model, effect) {
     throw new CalculatorError(`this entry is an architecture (model ${effect.model}), not a method that applies to `
       + `${model.id}: analyse --model ${effect.model}; its page compares it with ${effect.baseline}`);
   }
+}
+
+/** A serving effect changes what a loaded server holds or schedules, not one forward pass
+ * (calculator.effects.refuse_serving): refused with the --stage serve options that carry it. */
+export function refuseServing(effect) {
+  const opts = [];
+  for (const [key, flag] of [["allocator", "--allocator"], ["block_size", "--block-size"],
+    ["max_seq_len", "--max-seq-len"], ["token_budget", "--token-budget"], ["ttft_limit_s", "--ttft"],
+    ["tpot_limit_s", "--tpot"]]) {
+    const value = effect[key];
+    if (value !== undefined && value !== null) {
+      opts.push(typeof value === "string" ? `${flag} ${value}` : `${flag} ${formatG4(Number(value))}`);
+    }
+  }
+  throw new CalculatorError("effect kind serving changes what a loaded server holds or schedules, not one forward "
+    + "pass: analyse it with --stage serve" + (opts.length ? " " + opts.join(" ") : ""));
 }
 
 /** What a method is compared against (calculator.effects.baseline_settings): fused attention is itself the
@@ -130,7 +158,7 @@ function weightElements(model, s) {
   const h = model.hidden_size, d = model.head_dim;
   const qo = Math.floor(model.num_attention_heads / n) * d;
   const ko = Math.ceil(model.num_key_value_heads / n) * d;
-  const i = Math.floor(model.intermediate_size / n);
+  const i = Math.floor(model.recipe[0].mlp.width / n);  // per expert for a MoE (refuseOtherLayers: one group)
   return { q_proj: h * qo, k_proj: h * ko, v_proj: h * ko, o_proj: qo * h,
     gate_proj: h * i, up_proj: h * i, down_proj: i * h };
 }
@@ -252,6 +280,7 @@ export function applyEffect(model, hardware, settings, effect, { draft = null, s
   if (kind === "none") {
     throw new CalculatorError(`effect kind none cannot be modelled: ${effect.reason ?? ""}`);
   }
+  if (kind === "serving") refuseServing(effect);
   if (kind === "quantization" || kind === "data_format") {
     return baseline(model, hardware, effectSettings(s, effect).settings);
   }
@@ -285,6 +314,7 @@ export function applyEffect(model, hardware, settings, effect, { draft = null, s
   const { formats } = base;
   const notes = [...base.notes];
   const m = memory;
+  if (["sparsity", "low_rank", "distillation", "contextual_sparsity"].includes(kind)) refuseOtherLayers(model, kind);
   if (kind === "sparsity") {
     const factor = keptOf(effect) * (1 + metaBitsOf(effect) / 8 / bytesPerWeight(s));
     prefill = sparsify(prefill, model, s, effect, bw);

@@ -13,10 +13,11 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
 from calculator import CalculatorError
-from kb.analysis import analyze_kb
+from kb.analysis import Catalogue, analyze_kb
 from kb.catalogue import CatalogueError
 from kb.analysis_pages import analysis_records, analysis_section, claims_page, roofline_column, roofline_summary
 from kb.exports import calculator_methods_json, catalogue_json, methods_index_json, methods_json, references_bib
+from kb.features import features_section
 from kb.feed import FEED_PATH, atom_feed, recent_list
 from kb.glance import glance_items
 from kb.search import search_meta
@@ -102,7 +103,8 @@ def on_page_markdown(markdown: str, page, config, files):
 
 @_one_line
 def on_files(files: Files, config) -> Files:
-    pages = render_site(_kb, [analysis_section(_analyses)], roofline_column(_analyses),
+    pages = render_site(_kb, [analysis_section(_analyses), features_section(Catalogue(_kb).models)],
+                        roofline_column(_analyses),
                         glance_items(_kb, _analyses))
     pages["claims.md"] = claims_page(_kb, _analyses)
     for path, content in pages.items():

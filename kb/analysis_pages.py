@@ -410,6 +410,9 @@ def claims_page(kb: KB, analyses: dict[str, Analysis]) -> str:
 
 def analysis_records(analyses: dict[str, Analysis]) -> dict[str, dict]:
     """Per-method extras for data/methods.json."""
+    keep = ("scenario", "label", "model", "hardware", "tp", "seq_len", "gen_len", "metric", "baseline", "method",
+            "gain")  # a serving row without its page wording
     return {k: {"scenarios": a.scenarios, "primary_scenario": a.primary, "analysis_note": a.reason,
+                "serving": [{f: row[f] for f in keep} for row in a.serving or []],
                 "claim_checks": a.claims,
                 "calculator_version": VERSION} for k, a in analyses.items()}

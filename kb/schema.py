@@ -530,6 +530,11 @@ class Support(Strict):
 UnconfirmedFact = Literal["authors", "date", "venue", "arxiv", "code"]
 
 
+ArchitectureFeature = Literal["latent-attention", "grouped-query-attention", "multi-query-attention",
+                              "mixture-of-experts", "shared-experts", "sliding-window", "linear-attention"]
+"""Features read from a catalogue model's layer recipe (kb/features.py says how)."""
+
+
 class Method(Strict):
     """One method, paper, system or hardware design: a file kb/methods/<category>/<id>.yaml."""
 
@@ -555,6 +560,9 @@ class Method(Strict):
     tags: list[Annotated[str, Field(pattern=TAG_PATTERN)]] = Field(
         default_factory=list, description="Lower-case kebab-case keywords.")
     summary: str = Field(min_length=40, description="In our own words: what it does, why it is fast, its cost.")
+    features: list[ArchitectureFeature] = Field(
+        default_factory=list, description="Architecture features this entry introduced or defines (kb/features.py); "
+                                          "its page lists the catalogue models that have all of them.")
     bits: Bits | None = Field(None, description="Bit-widths evaluated (quantization and formats).")
     effect: Effect = Field(description="What the roofline calculator applies for this method.")
     claims: list[Claim] = Field(default_factory=list, description="Speedup and memory claims with sources.")
@@ -974,6 +982,12 @@ class ScenarioRow(Strict):
     baseline_max_batch: int | None = Field(description="Largest batch of this request shape the baseline fits.")
     method_max_batch: int | None = Field(description="The same with the method.")
     changed_bounds: list[str] = Field(description="Layers whose bound changes, as 'name: before -> after'.")
+    baseline_expected_s: float | None = Field(None, gt=0, description="Baseline time expected on real hardware "
+                                              "(calculator.expected, calibrated on measurements); null when it "
+                                              "does not fit.")
+    method_expected_s: float | None = Field(None, gt=0, description="The same with the method.")
+    expected_speedup: float | None = Field(None, gt=0, description="baseline_expected_s / method_expected_s: the "
+                                           "speedup to expect, not the bound's.")
 
 
 class ClaimCheck(Strict):
@@ -996,6 +1010,23 @@ class ClaimCheck(Strict):
                                                    "in (an assumed setting); None at the paper's own setting.")
 
 
+class ServingRow(Strict):
+    """A serving method (effect kind serving) against its baseline server, at one request shape: ideal bounds."""
+
+    scenario: str = Field(description="'paper' (a claim's own setting) or a kb/scenarios.yaml id.")
+    label: str = Field(description="The setting in words.")
+    model: str = Field(description="Catalogue model id.")
+    hardware: str = Field(description="Catalogue hardware id.")
+    tp: int = Field(gt=0, description="Tensor-parallel devices per instance.")
+    seq_len: int = Field(gt=0, description="Prompt tokens of the request shape.")
+    gen_len: int = Field(gt=0, description="Output tokens of the request shape.")
+    metric: str = Field(description="throughput_at_capacity (tokens/s per device at the largest batch that fits) "
+                                    "or goodput (tokens/s per device within the latency limits).")
+    baseline: float = Field(ge=0, description="The baseline server's figure.")
+    method: float = Field(ge=0, description="The method's figure.")
+    gain: float | None = Field(description="method / baseline; null when the baseline is 0.")
+
+
 class MethodRecord(Method):
     """An entry as published in data/methods.json, with its computed analysis."""
 
@@ -1005,6 +1036,8 @@ class MethodRecord(Method):
     primary_scenario: str | None = Field(description="The scenario that shows the method's regime (category "
                                                      "tables quote it).")
     analysis_note: str | None = Field(description="Why there is no analysis, when there is none.")
+    serving: list[ServingRow] = Field(default_factory=list, description="A serving method against its baseline "
+                                                                         "server; empty for other methods.")
     claim_checks: list[ClaimCheck] = Field(description="Each claim with its verdict, in claim order.")
     calculator_version: str = Field(description="Version of the calculator that computed the numbers.")
 

@@ -126,6 +126,9 @@ def test_every_method_page_has_an_analysis_or_a_reason(built_site):
     for method_id in KB.methods:
         html = (built_site / "methods" / method_id / "index.html").read_text()
         section = html[html.index('id="roofline-analysis"'):]
+        if KB.methods[method_id].effect.kind == "serving":  # two servers compared, redone with --stage serve
+            assert "A serving method:" in section and "--stage serve" in section, method_id
+            continue
         assert "Speedup" in section or "Not modelled:" in section, method_id
         assert "calculator/?model=" in section, method_id
 
@@ -137,7 +140,9 @@ def test_methods_json_carries_scenarios_verdicts_and_version(built_site):
     verdicts = {"consistent", "above the roofline bound", "not checkable"}
     for record in data["methods"]:
         assert record["calculator_version"] == calculator.__version__
-        assert record["scenarios"] or record["analysis_note"], record["id"]
+        assert record["scenarios"] or record["serving"] or record["analysis_note"], record["id"]
+        for row in record["serving"]:
+            assert row["gain"] == (row["method"] / row["baseline"] if row["baseline"] else None)
         for row in record["scenarios"]:
             if row["baseline_fits"] and row["method_fits"]:
                 assert row["speedup"] == row["baseline_time_s"] / row["method_time_s"]
@@ -171,6 +176,12 @@ def test_category_tables_put_the_roofline_next_to_the_claims(built_site):
             row = html[html.index(f'/methods/{method.id}/"'):]
             row = row[:row.index("</tr>")]
             rec = records[method.id]
+            first = next((r for r in rec["serving"] if r["gain"] is not None), None)
+            if first:  # a serving method: its gain as a loaded server, at its first setting with one
+                what = "throughput at capacity" if first["metric"] == "throughput_at_capacity" else "goodput"
+                assert f'<td>{first["gain"]:.2f}x {what} ({first["label"].lower()})</td>' in unescape(row), method.id
+                seen += 1
+                continue
             main = {r["stage"]: r for r in rec["scenarios"] if r["scenario"] == rec["primary_scenario"]}
             want = (f'{main["decode"]["speedup"]:.2f}x decode, {main["prefill"]["speedup"]:.2f}x prefill '
                     f'({main["decode"]["label"].lower()})') if main and main["decode"]["speedup"] else "not modelled"

@@ -800,3 +800,20 @@ def test_a_batch_beyond_the_range_is_refused_and_never_written_into_the_address(
     _open_calculator(page, base_url + "calculator/?batch=1000001&b_seq_len=100000001")
     notes = page.locator('[data-role="url-notes"]').inner_text()
     assert "ignored batch=1000001" in notes and "ignored b_seq_len=100000001" in notes
+
+
+def test_the_live_calculator_shows_the_expected_time_beside_the_bound(page, base_url):
+    """Prefill and decode carry the calibrated expected time (calculator.expected), never below the bound and
+    equal to Python's to rounding; for A and for B with a method."""
+    from calculator.expected import expected_stage_s
+
+    _open_calculator(page, base_url + "calculator/?hardware=nvidia-rtx-4090&b_hardware=nvidia-rtx-4090")
+    result = _python("llama-2-7b", "nvidia-rtx-4090")
+    hw = load_hardware("nvidia-rtx-4090")
+    shown = _outputs(page, "a")
+    for stage in ("prefill", "decode"):
+        bound = float(shown[f"{stage}.time_s"])
+        expected = float(shown[f"{stage}.expected_time_s"])
+        want = expected_stage_s(result.stages[stage], hw, result.settings)
+        assert expected >= bound and abs(expected - want) <= 1e-9 * want, stage
+    assert float(_outputs(page, "b")["decode.expected_time_s"]) >= float(_outputs(page, "b")["decode.time_s"])

@@ -10,6 +10,7 @@ import { rooflineSvg } from "./chart.js";
 import { SITE_ROOT, bytesText, debounce, esc, loadData, number, seconds, si, writeQuery } from "./common.js";
 import { applyEffect, effectSettings, hostBandwidthFromCatalogue, tokensPerStep } from "./effects.js";
 import { checkSettingRanges, inRange } from "./limits.js";
+import { expectedStageS, loadParameters } from "./expected.js";
 import {
   ALLOWED_BITS, DEFAULT_SETTINGS, STAGES, analyze, hardwareFromCatalogue, makeSettings, modelFromCatalogue,
 } from "./roofline.js";
@@ -67,6 +68,8 @@ const OUTPUTS = {
   "decode.arithmetic_intensity": (r) => r.stages.decode?.arithmetic_intensity,
   "decode.interconnect_bytes": (r) => (r.settings.tp > 1 ? r.stages.decode?.interconnect_bytes : undefined),
   "decode_token_s": (r) => r.decode_token_s,
+  "prefill.expected_time_s": (r) => r.expected?.prefill,
+  "decode.expected_time_s": (r) => r.expected?.decode,
   "generate.ttft_s": (r) => r.generate?.ttft_s,
   "generate.tpot_s": (r) => r.generate?.time_per_output_token_s,
   "generate.e2e_latency_s": (r) => r.generate?.e2e_latency_s,
@@ -95,11 +98,13 @@ const FIGURES = [
   ["generate.decode_tokens_per_s", "Decode throughput", rate, "higher"],
   ["generate.e2e_latency_s", "End-to-end latency", seconds, "lower"],
   ["prefill.time_s", "Prefill time", seconds, "lower"],
+  ["prefill.expected_time_s", "Prefill, expected", seconds, "lower"],
   ["prefill.ops", "Prefill OPs", (v) => si(v), "lower"],
   ["prefill.bytes", "Prefill DRAM traffic", bytesText, "lower"],
   ["prefill.arithmetic_intensity", "Prefill intensity", intensity, null],
   ["prefill.interconnect_bytes", "Prefill link traffic", bytesText, "lower"],
   ["decode.time_s", "Decode step", seconds, "lower"],
+  ["decode.expected_time_s", "Decode step, expected", seconds, "lower"],
   ["decode.ops", "Decode-step OPs", (v) => si(v), "lower"],
   ["decode.bytes", "Decode-step DRAM traffic", bytesText, "lower"],
   ["decode.arithmetic_intensity", "Decode intensity", intensity, null],
@@ -107,7 +112,12 @@ const FIGURES = [
 ];
 const COMPARED = ["generate.ttft_s", "generate.tpot_s", "decode_token_s", "generate.tokens_per_s",
   "prefill.time_s", "decode.time_s", "memory.total_bytes"];
+const EXPECTED_TIP = "Expected on real hardware: the bound slowed by the fractions of peak bandwidth and compute "
+  + "and the per-layer overheads fitted to published measurements for this class of device (see the Accuracy page); "
+  + "an estimate, where the other times are ideal bounds.";
 const TIPS = {
+  "prefill.expected_time_s": EXPECTED_TIP,
+  "decode.expected_time_s": EXPECTED_TIP,
   decode_token_s: "One decode step at the full context per token it yields: a method's figure (speculative and "
     + "parallel decoding divide by the tokens per step, offloading adds the host-link transfer).",
 };
@@ -393,6 +403,13 @@ function evaluate(state, known) {
       result = analyze(model, hardware, settings);
       result.decode_token_s = result.stages.decode?.time_s;
     }
+    if (known.calibration) {  // the same estimate as calculator.expected.expected_stage_s
+      const st = result.stages;
+      result.expected = {
+        prefill: st.prefill ? expectedStageS(st.prefill, hardware, settings, known.calibration) : undefined,
+        decode: st.decode ? expectedStageS(st.decode, hardware, settings, known.calibration) : undefined,
+      };
+    }
     return { result, error: null, effect, method, fields, combined, ...found };
   } catch (err) {
     return { result: null, error: err.message || String(err), effect, method, fields, combined, ...found };
@@ -608,8 +625,9 @@ function comparisonHtml(evs) {
 // ------------------------------------------------------------------------------ mount
 
 async function loadKnown() {
-  const [catalogue, methodsDoc] = await Promise.all([loadData("catalogue.json"), loadData("calculator-methods.json")]);
-  const known = { models: new Map(), devices: new Map(), hosts: new Map(), methods: new Map(), skipped: [] };
+  const [catalogue, methodsDoc, calibration] = await Promise.all([loadData("catalogue.json"),
+    loadData("calculator-methods.json"), loadParameters(SITE_ROOT)]);
+  const known = { models: new Map(), devices: new Map(), hosts: new Map(), methods: new Map(), skipped: [], calibration };
   const byName = (x, y) => x[1].name.localeCompare(y[1].name, "en", { numeric: true });
   const models = [], devices = [];
   for (const [id, data] of Object.entries(catalogue.models || {})) {

@@ -173,6 +173,9 @@ def _outcome_outputs(outcome, model: str, settings: Settings) -> dict:
 
 
 def _assert_same(shown: dict[str, str], expected: dict, where: str):
+    # The calibrated estimates are held to calculator.expected by their own test
+    # (test_the_live_calculator_shows_the_expected_time_beside_the_bound); here the bounds are compared.
+    shown = {k: v for k, v in shown.items() if not k.endswith(".expected_time_s") or k in expected}
     assert set(shown) == set(expected), (where, set(shown) ^ set(expected))
     for key, value in expected.items():
         text = shown[key]

@@ -75,6 +75,12 @@ def _layout(kb: KB):
     return first, last, lane_rows, y0
 
 
+def _lane_colours(kb: KB) -> dict[str, str]:
+    """Each taxonomy root's colour, shared by the dots and the lane names beside the chart."""
+    roots = [c for c in kb.categories.values() if c.parent is None]
+    return {c.path: PALETTE[i % len(PALETTE)] for i, c in enumerate(roots)}
+
+
 def timeline_svg(kb: KB) -> str:
     """One dot per dated method, carrying its id in data-method and its name in a tooltip; the
     most-cited methods of each lane named under it. Lane names are HTML beside the chart
@@ -83,8 +89,7 @@ def timeline_svg(kb: KB) -> str:
     if layout is None:
         return "<p>No dated methods yet.</p>"
     first, last, lane_rows, y0 = layout
-    roots = [c for c in kb.categories.values() if c.parent is None]
-    colour = {c.path: PALETTE[i % len(PALETTE)] for i, c in enumerate(roots)}
+    colour = _lane_colours(kb)
     width = LANE_LABEL_W + (last - first + 2) * MONTH_W + PAD
     height = y0 + 30
     out = [f'<svg class="kb-timeline" role="img" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
@@ -118,8 +123,7 @@ def timeline_lanes(kb: KB) -> str:
     if layout is None:
         return ""
     _, _, lane_rows, y0 = layout
-    roots = [c for c in kb.categories.values() if c.parent is None]
-    colour = {c.path: PALETTE[i % len(PALETTE)] for i, c in enumerate(roots)}
+    colour = _lane_colours(kb)
     spans = "".join(f'<span style="top:{top:.1f}px;height:{h:.1f}px;color:{colour[root.path]}">'
                     f"{html.escape(root.node.title)} <small>({n})</small></span>"
                     for root, top, h, _, _, n in lane_rows)

@@ -27,6 +27,17 @@ knowledge-base entry (`{"kind": "quantization", "weights": {"bits": 4}, ...}`). 
 - operator_fusion: flash attention (its baseline, `baseline_settings`, is the unfused form); fused
   element-wise rows move no DRAM bytes.
 - offloading: `offloaded` x weight bytes cross the host link each decode step (added to the step time).
+- token_reduction: prefill over round(prompt_kept x seq_len) tokens; decode at round(prompt_kept x context)
+  (the whole context is scaled, a slight flattery when many tokens were generated); the time per token of the
+  baseline's answer x output_kept (fewer tokens generated). Memory: the shorter context's KV cache.
+- sparse_attention: the attention rows (scores, softmax, weighted sum, or the fused attention row) of prefill
+  x prefill_density and of decode x decode_kv_read (or min(1, decode_kv_budget / context)), ops and bytes
+  alike; window layers unchanged; memory unchanged (the whole cache stays).
+- prefix_reuse: prefill computes the round((1 - prompt_reused) x seq_len) new tokens against the whole prompt;
+  with cache_tier host the reused share of the KV cache's bytes crosses the host link (per direction, half the
+  link's bandwidth), added to prefill, or the longer of the two with overlap. Decode unchanged.
+- shared_prefix: decode's attention-row bytes x ((1 - shared) + shared / batch), the prefix's KV read once for
+  the batch; the KV cache shrinks by the same factor; ops and prefill unchanged.
 - serving (PagedAttention, SARATHI-Serve, DistServe, ...): not a change to one run; refused here with the
   --stage serve options that carry it (`refuse_serving`); kb.analysis compares it with calculator.serving.compare.
 """
@@ -47,10 +58,12 @@ __all__ = ["EFFECT_KINDS", "Outcome", "apply_effect", "baseline", "expected_toke
 
 EFFECT_KINDS = ("quantization", "sparsity", "low_rank", "distillation", "early_exit", "contextual_sparsity",
                 "architecture", "speculative", "parallel_decoding", "kv_compression", "operator_fusion", "offloading",
-                "data_format", "serving", "none")
+                "data_format", "serving", "token_reduction", "sparse_attention", "prefix_reuse", "shared_prefix",
+                "none")
 LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "router")
 MLP = ("gate_proj", "up_proj", "down_proj", "mlp_act")
 HEADS = ("q_proj", "k_proj", "v_proj", "o_proj", "qk_matmul", "softmax", "sv_matmul", "attention")
+ATTENTION = ("qk_matmul", "softmax", "sv_matmul", "attention")
 ELEMENTWISE = ("attn_norm", "mlp_norm", "attn_add", "mlp_add", "mlp_act", "softmax")
 
 
@@ -312,6 +325,11 @@ def apply_effect(model: Model, hardware: Hardware, settings: Settings, effect: d
                         base.memory.activations_bytes, base.memory.capacity_bytes)
         return Outcome(base.prefill, short.decode, short.decode.time_s, memory, base.notes)
 
+    if kind == "token_reduction":
+        return _token_reduction(model, hardware, settings, effect)
+    if kind == "prefix_reuse":
+        return _prefix_reuse(model, hardware, settings, effect, host_bandwidth)
+
     base = baseline(model, hardware, settings)
     prefill, decode, memory = base.prefill, base.decode, base.memory
     notes = list(base.notes)
@@ -339,6 +357,22 @@ def apply_effect(model: Model, hardware: Hardware, settings: Settings, effect: d
             decode = _scale_rows(decode, MLP, mlp, bw)
         if heads is not None:
             decode = _scale_rows(decode, HEADS, heads, bw)
+    elif kind == "sparse_attention":
+        if effect.get("prefill_density") is not None:
+            prefill = _scale_rows(prefill, ATTENTION, float(effect["prefill_density"]), bw)
+        read = effect.get("decode_kv_read")
+        if effect.get("decode_kv_budget") is not None:
+            read = min(1.0, int(effect["decode_kv_budget"]) / settings.seq_len)
+        if read is not None:
+            decode = _scale_rows(decode, ATTENTION, float(read), bw)
+    elif kind == "shared_prefix":
+        factor = (1 - effect["shared"]) + effect["shared"] / settings.batch
+        decode = _restage(decode, [_row(r, byts=r[3] * factor, bw=bw) if r[0] in ATTENTION else r
+                                   for r in decode.layers], bw)
+        memory = Memory(memory.weights_bytes, memory.kv_cache_bytes * factor, memory.activations_bytes,
+                        memory.capacity_bytes)
+        if settings.batch == 1:
+            notes.append("shared_prefix changes nothing at batch 1: the prefix is shared by the sequences of a batch")
     elif kind == "offloading":
         if not host_bandwidth:
             raise CalculatorError(f"hardware {hardware.id} has no host link bandwidth for offloading")
@@ -358,3 +392,36 @@ def apply_effect(model: Model, hardware: Hardware, settings: Settings, effect: d
     else:
         raise CalculatorError(f"unknown effect kind {kind!r}; expected one of {', '.join(EFFECT_KINDS)}")
     return Outcome(prefill, decode, decode.time_s, memory, tuple(notes))
+
+
+def _token_reduction(model: Model, hardware: Hardware, settings: Settings, effect: dict) -> Outcome:
+    """Fewer tokens: the prompt cut to prompt_kept (prefill and the decode context), the answer to output_kept."""
+    prompt = effect.get("prompt_kept")
+    out = baseline(model, hardware, settings if prompt is None else
+                   replace(settings, seq_len=max(1, round(float(prompt) * settings.seq_len))))
+    kept = effect.get("output_kept")
+    per_token = out.decode.time_s * (1.0 if kept is None else float(kept))
+    return Outcome(out.prefill, out.decode, per_token, out.memory, out.notes)
+
+
+def _prefix_reuse(model: Model, hardware: Hardware, settings: Settings, effect: dict,
+                  host_bandwidth: float | None) -> Outcome:
+    """Prefill of the new tokens only, against the whole prompt; the reused KV over the host link if it waits there."""
+    base = baseline(model, hardware, settings)
+    bw = float(hardware.memory_bandwidth)
+    seq = settings.seq_len
+    new = max(1, round((1 - float(effect["prompt_reused"])) * seq))
+    prefill = _stage(_plan(model, hardware, settings), "prefill", new, seq)
+    notes = list(base.notes)
+    if effect.get("cache_tier", "device") == "host":
+        if not host_bandwidth:
+            raise CalculatorError(f"hardware {hardware.id} has no host link bandwidth for a cache in host memory")
+        moved = base.memory.kv_cache_bytes * (seq - new) / seq
+        load = moved / (host_bandwidth / 2)
+        # A row of its own keeps the stage total an exact sum; overlapped, only what outlasts prefill shows.
+        exposed = max(0.0, load - prefill.time_s) if effect.get("overlap") else load
+        row = tuple.__new__(Layer, ("kv_from_host", 1, 0.0, moved, exposed, "interconnect", "link", 0.0))
+        prefill = _restage(prefill, [*prefill.layers, row], bw)
+        notes.append(f"loading the reused KV over the host link takes {load:.4g} s"
+                     + (", overlapped with prefill" if effect.get("overlap") else ", added to prefill"))
+    return Outcome(prefill, base.decode, base.decode.time_s, base.memory, tuple(notes))

@@ -102,6 +102,14 @@ def bound_ignores(effect: dict) -> list[str]:
             out.append("the dequantization arithmetic of weight-only kernels")
     elif kind == "kv_compression":
         out.append("the work of choosing which cache entries to keep")
+    elif kind == "sparse_attention":
+        out.append("the work of choosing which blocks or tokens to attend to")
+    elif kind == "prefix_reuse":
+        out.append("looking up and storing cached prefixes (the reused share is taken as given)")
+    elif kind == "shared_prefix":
+        out.append("splitting attention into prefix and suffix parts and merging their results")
+    elif kind == "token_reduction" and effect.get("prompt_kept") is not None:
+        out.append("the compressor's own work on the full prompt")
     return out
 
 

@@ -300,6 +300,73 @@ class DataFormatEffect(Strict):
     ignores: str | None = Field(None, description=IGNORES)
 
 
+class TokenReductionEffect(Strict):
+    kind: Literal["token_reduction"] = Field(
+        description="Fewer tokens processed: a compressed prompt (prompt compression) or a shorter answer "
+                    "(concise reasoning, early stopping of a chain of thought); the model and its weights are "
+                    "unchanged.")
+    prompt_kept: Annotated[float, Field(gt=0, le=1)] | None = Field(
+        None, description="Fraction of the prompt's tokens the model still reads (1 / compression ratio).")
+    output_kept: Annotated[float, Field(gt=0, le=1)] | None = Field(
+        None, description="Generated tokens as a fraction of the baseline's (e.g. 0.6 for 40% fewer tokens).")
+    basis: str | None = Field(None, description=BASIS)
+    ignores: str | None = Field(None, description=IGNORES)
+
+    @model_validator(mode="after")
+    def _some(self) -> "TokenReductionEffect":
+        if self.prompt_kept is None and self.output_kept is None:
+            raise ValueError("give prompt_kept, output_kept or both")
+        return self
+
+
+class SparseAttentionEffect(Strict):
+    kind: Literal["sparse_attention"] = Field(
+        description="Attention computes only part of the scores (prefill) or reads only part of the KV cache "
+                    "(decode); the whole cache stays in memory (unlike kv_compression, which evicts).")
+    prefill_density: Annotated[float, Field(gt=0, le=1)] | None = Field(
+        None, description="Fraction of the causal attention scores computed at prefill (1 - block sparsity).")
+    decode_kv_read: Annotated[float, Field(gt=0, le=1)] | None = Field(
+        None, description="Fraction of the context's KV read per decode step.")
+    decode_kv_budget: int | None = Field(
+        None, gt=0, le=100_000_000, description="Tokens of KV read per decode step (a token budget), instead of "
+                                                "decode_kv_read; the whole context when shorter.")
+    basis: str | None = Field(None, description=BASIS)
+    ignores: str | None = Field(None, description=IGNORES)
+
+    @model_validator(mode="after")
+    def _some(self) -> "SparseAttentionEffect":
+        if self.decode_kv_read is not None and self.decode_kv_budget is not None:
+            raise ValueError("give decode_kv_read or decode_kv_budget, not both")
+        if self.prefill_density is None and self.decode_kv_read is None and self.decode_kv_budget is None:
+            raise ValueError("give prefill_density, decode_kv_read or decode_kv_budget")
+        return self
+
+
+class PrefixReuseEffect(Strict):
+    kind: Literal["prefix_reuse"] = Field(
+        description="The KV of part of the prompt comes from a cache (an earlier turn, a shared document) "
+                    "instead of being recomputed: prefill runs only the new tokens, attending to the whole prompt.")
+    prompt_reused: Annotated[float, Field(ge=0, lt=1)] = Field(
+        description="Fraction of the prompt's tokens whose KV is reused.")
+    cache_tier: Literal["device", "host"] = Field(
+        "device", description="Where the reused KV waits: device memory (free to reuse) or host memory (its "
+                              "bytes cross the host link before or during prefill).")
+    overlap: bool = Field(False, description="With cache_tier host: the transfer overlaps the prefill "
+                                             "(layer by layer), so prefill takes the longer of the two.")
+    basis: str | None = Field(None, description=BASIS)
+    ignores: str | None = Field(None, description=IGNORES)
+
+
+class SharedPrefixEffect(Strict):
+    kind: Literal["shared_prefix"] = Field(
+        description="The sequences of a batch share a prompt prefix (a system prompt, tree branches, parallel "
+                    "samples) whose KV is stored once and read once per decode step for the whole batch.")
+    shared: Annotated[float, Field(gt=0, lt=1)] = Field(
+        description="Fraction of each sequence's context that is the prefix common to the whole batch.")
+    basis: str | None = Field(None, description=BASIS)
+    ignores: str | None = Field(None, description=IGNORES)
+
+
 class ServingParams(Strict):
     """The parameters of a serving method (calculator.serving.compare) that a claim may change from its entry's
     effect (ClaimSetting.serving), e.g. the baseline's reservation when the paper compares with several servers."""
@@ -376,7 +443,7 @@ Effect = Annotated[
         QuantizationEffect, SparsityEffect, LowRankEffect, DistillationEffect, EarlyExitEffect,
         ContextualSparsityEffect, ArchitectureEffect, SpeculativeEffect, ParallelDecodingEffect,
         KVCompressionEffect, OperatorFusionEffect, OffloadingEffect, DataFormatEffect, ServingEffect,
-        NoEffect,
+        TokenReductionEffect, SparseAttentionEffect, PrefixReuseEffect, SharedPrefixEffect, NoEffect,
     ],
     Field(discriminator="kind"),
 ]

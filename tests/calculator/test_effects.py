@@ -185,3 +185,67 @@ def test_low_rank_on_a_moe_with_its_own_expert_width_scales_the_expert_weights()
     base = baseline(model, hw, Settings())
     half = apply_effect(model, hw, Settings(), {"kind": "low_rank", "params_kept": 0.5})
     assert base.memory.weights_bytes - half.memory.weights_bytes == pytest.approx(linear / 2, rel=1e-12)
+
+
+def _attention_bytes(stage) -> float:
+    return sum(r[1] * r[3] for r in stage.layers if r[0] in ("qk_matmul", "softmax", "sv_matmul", "attention"))
+
+
+def test_token_reduction_runs_the_shorter_prompt_and_fewer_answer_tokens():
+    """prompt_kept 1/4 of 4096 tokens is a prefill of 1024 tokens; output_kept 0.5 halves the time per baseline
+    token (half as many tokens are generated)."""
+    s = Settings(batch=1, seq_len=4096)
+    out = apply_effect(LLAMA, A6000, s, {"kind": "token_reduction", "prompt_kept": 0.25, "output_kept": 0.5})
+    short = analyze(LLAMA, A6000, Settings(batch=1, seq_len=1024, stage="all"))
+    assert out.prefill.time_s == short.prefill.time_s
+    assert out.decode_token_s == short.decode.time_s * 0.5
+    assert out.memory.kv_cache_bytes == short.memory.kv_cache_bytes  # 2 x 32 x 1024 x 4096 x 2 bytes
+    assert out.memory.kv_cache_bytes == 2 * 32 * 1024 * 4096 * 2
+
+
+def test_sparse_attention_reads_the_token_budget_and_keeps_the_cache():
+    """decode_kv_budget 1024 of a 4096-token context: the attention rows move a quarter of their bytes and do a
+    quarter of their ops; the projections and the memory footprint are unchanged."""
+    s = Settings(batch=4, seq_len=4096)
+    base = baseline(LLAMA, A6000, s)
+    out = apply_effect(LLAMA, A6000, s, {"kind": "sparse_attention", "decode_kv_budget": 1024, "prefill_density": 0.1})
+    assert _attention_bytes(out.decode) == pytest.approx(_attention_bytes(base.decode) * 0.25, rel=1e-12)
+    assert out.decode.layer("q_proj") == base.decode.layer("q_proj")
+    att = [r for r in base.prefill.layers if r[0] in ("attention", "qk_matmul")][0]
+    assert out.prefill.layer(att[0]).ops == pytest.approx(att[2] * 0.1, rel=1e-12)
+    assert out.memory.total_bytes == base.memory.total_bytes
+
+
+def test_prefix_reuse_prefills_only_the_new_tokens_and_pays_the_host_link():
+    """prompt_reused 0.75 of 4096: prefill of 1024 new tokens attending to 4096 (the lm_head and projections see
+    1024 tokens); from host memory the reused 3/4 of the KV cache crosses the link at half its bandwidth."""
+    hw = Hardware(id="gpu", memory_bandwidth=768e9, peak_ops={"fp16": 154.8e12}, host_link_bandwidth=64e9)
+    s = Settings(batch=1, seq_len=4096)
+    base = baseline(LLAMA, hw, s)
+    dev = apply_effect(LLAMA, hw, s, {"kind": "prefix_reuse", "prompt_reused": 0.75})
+    assert dev.prefill.layer("q_proj").ops == 2 * 1024 * 4096 * 4096
+    assert dev.decode_token_s == base.decode_token_s
+    host = apply_effect(LLAMA, hw, s, {"kind": "prefix_reuse", "prompt_reused": 0.75, "cache_tier": "host"})
+    row = host.prefill.layer("kv_from_host")
+    moved = 2 * 32 * 4096 * 4096 * 2 * 0.75
+    assert row.bytes == pytest.approx(moved, rel=1e-12) and row.time_s == pytest.approx(moved / 32e9, rel=1e-12)
+    assert host.prefill.time_s == pytest.approx(dev.prefill.time_s + moved / 32e9, rel=1e-12)
+    overlap = apply_effect(LLAMA, hw, s, {"kind": "prefix_reuse", "prompt_reused": 0.75, "cache_tier": "host",
+                                          "overlap": True})
+    assert overlap.prefill.time_s == pytest.approx(max(dev.prefill.time_s, moved / 32e9), rel=1e-12)
+    with pytest.raises(CalculatorError, match="no host link"):
+        apply_effect(LLAMA, A6000, s, {"kind": "prefix_reuse", "prompt_reused": 0.5, "cache_tier": "host"})
+
+
+def test_shared_prefix_reads_and_stores_the_prefix_once_per_batch():
+    """shared 0.75 at batch 8: attention bytes and the KV cache x (0.25 + 0.75 / 8); nothing at batch 1."""
+    s = Settings(batch=8, seq_len=2048)
+    base = baseline(LLAMA, A6000, s)
+    out = apply_effect(LLAMA, A6000, s, {"kind": "shared_prefix", "shared": 0.75})
+    factor = 0.25 + 0.75 / 8
+    assert _attention_bytes(out.decode) == pytest.approx(_attention_bytes(base.decode) * factor, rel=1e-12)
+    assert out.memory.kv_cache_bytes == pytest.approx(base.memory.kv_cache_bytes * factor, rel=1e-12)
+    assert out.prefill.time_s == base.prefill.time_s
+    one = apply_effect(LLAMA, A6000, Settings(batch=1, seq_len=2048), {"kind": "shared_prefix", "shared": 0.75})
+    assert one.decode_token_s == pytest.approx(baseline(LLAMA, A6000, Settings(batch=1, seq_len=2048)).decode_token_s)
+    assert "batch 1" in one.notes[-1]

@@ -36,10 +36,12 @@ function refuseOtherLayers(model, kind) {
 
 export const EFFECT_KINDS = ["quantization", "sparsity", "low_rank", "distillation", "early_exit",
   "contextual_sparsity", "architecture", "speculative", "parallel_decoding", "kv_compression", "operator_fusion",
-  "offloading", "data_format", "serving", "none"];
+  "offloading", "data_format", "serving", "token_reduction", "sparse_attention", "prefix_reuse", "shared_prefix",
+  "none"];
 const LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "router"];
 const MLP = ["gate_proj", "up_proj", "down_proj", "mlp_act"];
 const HEADS = ["q_proj", "k_proj", "v_proj", "o_proj", "qk_matmul", "softmax", "sv_matmul", "attention"];
+const ATTENTION = ["qk_matmul", "softmax", "sv_matmul", "attention"];
 const ELEMENTWISE = ["attn_norm", "mlp_norm", "attn_add", "mlp_add", "mlp_act", "softmax"];
 
 /** Tokens a speculative step yields on average: (1 - a^(g+1)) / (1 - a); g + 1 when a = 1. */
@@ -309,6 +311,9 @@ export function applyEffect(model, hardware, settings, effect, { draft = null, s
     return outcome(base.prefill, short.stages.decode, short.stages.decode.time_s, memory, base.notes, base.formats);
   }
 
+  if (kind === "token_reduction") return tokenReduction(model, hardware, s, effect);
+  if (kind === "prefix_reuse") return prefixReuse(model, hardware, s, effect, hostBandwidth);
+
   const base = baseline(model, hardware, s);
   let { prefill, decode, memory } = base;
   const { formats } = base;
@@ -336,6 +341,23 @@ export function applyEffect(model, hardware, settings, effect, { draft = null, s
     const mlp = effect.mlp_active, heads = effect.heads_active;
     if (mlp !== undefined && mlp !== null) decode = scaleRows(decode, MLP, mlp, bw);
     if (heads !== undefined && heads !== null) decode = scaleRows(decode, HEADS, heads, bw);
+  } else if (kind === "sparse_attention") {
+    if (effect.prefill_density !== undefined && effect.prefill_density !== null) {
+      prefill = scaleRows(prefill, ATTENTION, Number(effect.prefill_density), bw);
+    }
+    let read = effect.decode_kv_read ?? null;
+    if (effect.decode_kv_budget !== undefined && effect.decode_kv_budget !== null) {
+      read = Math.min(1.0, Math.trunc(effect.decode_kv_budget) / s.seq_len);
+    }
+    if (read !== null) decode = scaleRows(decode, ATTENTION, Number(read), bw);
+  } else if (kind === "shared_prefix") {
+    const factor = (1 - effect.shared) + effect.shared / s.batch;
+    decode = restage(decode, decode.layers.map((r) => (ATTENTION.includes(r.name)
+      ? withRow(r, { bytes: r.bytes * factor }, bw) : r)));
+    memory = makeMemory(m.weights_bytes, m.kv_cache_bytes * factor, m.activations_bytes, m.capacity_bytes);
+    if (s.batch === 1) {
+      notes.push("shared_prefix changes nothing at batch 1: the prefix is shared by the sequences of a batch");
+    }
   } else if (kind === "offloading") {
     if (!hostBandwidth) {
       throw new CalculatorError(`hardware ${hardware.id} has no host link bandwidth for offloading`);
@@ -357,6 +379,45 @@ export function applyEffect(model, hardware, settings, effect, { draft = null, s
     throw new CalculatorError(`unknown effect kind ${repr(kind)}; expected one of ${EFFECT_KINDS.join(", ")}`);
   }
   return outcome(prefill, decode, decode.time_s, memory, notes, formats);
+}
+
+/** Fewer tokens (calculator.effects._token_reduction): the prompt cut to prompt_kept, the answer to output_kept. */
+function tokenReduction(model, hardware, s, effect) {
+  const prompt = effect.prompt_kept ?? null;
+  const out = baseline(model, hardware, prompt === null ? s
+    : { ...s, seq_len: Math.max(1, pyRound(Number(prompt) * s.seq_len)) });
+  const kept = effect.output_kept ?? null;
+  const perToken = out.decode.time_s * (kept === null ? 1.0 : Number(kept));
+  return outcome(out.prefill, out.decode, perToken, out.memory, out.notes, out.formats);
+}
+
+/** Prefill of the new tokens only against the whole prompt (calculator.effects._prefix_reuse); the reused KV
+ * crosses the host link when it waits in host memory. */
+function prefixReuse(model, hardware, s, effect, hostBandwidth) {
+  const base = baseline(model, hardware, s);
+  const bw = hardware.memory_bandwidth;
+  const seq = s.seq_len;
+  const fresh = Math.max(1, pyRound((1 - Number(effect.prompt_reused)) * seq));
+  let prefill = forwardPass(model, hardware, s, "prefill", fresh, seq);
+  const notes = [...base.notes];
+  if ((effect.cache_tier ?? "device") === "host") {
+    if (!hostBandwidth) {
+      throw new CalculatorError(`hardware ${hardware.id} has no host link bandwidth for a cache in host memory`);
+    }
+    const moved = base.memory.kv_cache_bytes * (seq - fresh) / seq;
+    const load = moved / (hostBandwidth / 2);
+    const exposed = effect.overlap ? Math.max(0.0, load - prefill.time_s) : load;
+    const row = {
+      name: "kv_from_host", count: 1, ops: 0.0, bytes: moved, time_s: exposed, bound: "interconnect",
+      format: "link", peak_ops_per_s: 0.0,
+    };
+    row.arithmetic_intensity = row.bytes ? row.ops / row.bytes : Infinity;
+    row.attainable_ops_per_s = row.time_s ? row.ops / row.time_s : 0.0;
+    prefill = restage(prefill, [...prefill.layers, row]);
+    notes.push(`loading the reused KV over the host link takes ${formatG4(load)} s`
+      + (effect.overlap ? ", overlapped with prefill" : ", added to prefill"));
+  }
+  return outcome(prefill, base.decode, base.decode.time_s, base.memory, notes, base.formats);
 }
 
 /** A device's host-link bandwidth in B/s from its data/catalogue.json record (null without one). */

@@ -230,6 +230,10 @@ def _run(argv) -> int:
     if args.memory_bandwidth is not None:
         from dataclasses import replace
 
+        from calculator.limits import check_range
+
+        # Checked in GB/s: 1e300 * 1e9 would overflow to inf before the device's own check.
+        check_range("", "--memory-bandwidth", args.memory_bandwidth, "memory_bandwidth_gb_s", integer=False)
         hardware = replace(hardware, memory_bandwidth=args.memory_bandwidth * 1e9)
     method = None
     if args.method:

@@ -45,6 +45,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "parameters": (1, 1e15),
     # a device (Hardware, kb/hardware)
     "memory_bandwidth": (1e6, 1e15),
+    "memory_bandwidth_gb_s": (1e-3, 1e6),  # the CLI's --memory-bandwidth, checked before it is scaled to B/s
     "peak_ops": (1e6, 1e19),
     "memory_bytes": (1e6, 1e15),
     "interconnect_bandwidth": (1e6, 1e15),

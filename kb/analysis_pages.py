@@ -173,8 +173,9 @@ def analysis_section(analyses: dict[str, Analysis]):
                     why = f' <br><small>Why: {text(c["explanation"])}</small>'
                 rows.append([text(METRIC_LABELS[c["metric"]]), claimed, _predicted(c), _expected_cell(c),
                              verdict + why, _checked_in(c, page), where])
-            out.append(table(["Claim", "Claimed", "Roofline bound", "Expected", "Verdict", "Checked in", "Where"],
-                             rows))
+            out.append('<div class="kb-cards" markdown>\n\n'  # cards on a phone, like the scenario table
+                       + table(["Claim", "Claimed", "Roofline bound", "Expected", "Verdict", "Checked in", "Where"],
+                               rows) + "\n</div>\n")
             out.append("\n*Roofline bound*: the ideal ratio with every layer at the device's peak; *expected*: the "
                        "same setting at the calibrated efficiencies of measured runs "
                        "([accuracy](../accuracy.md)).\n")

@@ -14,6 +14,8 @@ Figures (budgets from issue 3, measured, not asserted):
   for `python -c pass`, the floor any command pays.
 - analyze_all_deepseek_v3_us: one analysis (prefill + decode + memory + generate) of DeepSeek-V3 (read
   from tests/calculator/fixtures/hf/deepseek-v3/config.json) on the same device, tp 8; budget 100 us.
+- analyze_all_jamba_1_5_mini_us: the same for Jamba 1.5 Mini (kb/models; Mamba and attention layers, dense
+  and MoE MLPs), tp 8; measured, no budget.
 The catalogue is kb/ when it holds both ids, else the test fixtures.
 """
 
@@ -114,6 +116,10 @@ def main() -> None:
     tp8 = Settings(seq_len=2048, tp=8)
     report["analyze_all_deepseek_v3_us"] = round(_per_call_us(lambda: analyze(deepseek, wide, tp8),
                                                                number, repeat)[0], 2)
+    if "jamba-1.5-mini" in model_ids():  # a hybrid: Mamba + attention layers, dense + MoE MLPs (not budgeted)
+        jamba = load_model("jamba-1.5-mini")
+        report["analyze_all_jamba_1_5_mini_us"] = round(_per_call_us(lambda: analyze(jamba, wide, tp8), number,
+                                                                     repeat)[0], 2)
     grid = [Settings(batch=b, seq_len=s) for b in SWEEP_BATCHES for s in SWEEP_CONTEXTS]
 
     def sweep() -> None:

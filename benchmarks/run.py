@@ -129,6 +129,7 @@ def main() -> int:
 
         largest = max(kb.models, key=lambda m: load_model(m).parameters)
         report["browser"] = bench_browser.recompute(tmp / "site", largest, loads=runs)
+        report["serving_ui"] = __import__("benchmarks.bench_serving_ui", fromlist=["recompute"]).recompute(tmp / "site", largest, loads=runs)  # 15.9
 
         # 5: growth with the number of entries
         points = [{"entries": n_real, "runs": runs, "wall_s": round(full["wall_s"], 2),

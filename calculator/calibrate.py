@@ -80,6 +80,16 @@ PRECISIONS = {
     "fp8": {"w_bits": 8, "a_bits": 8, "kv_bits": 8, "number_format": "fp"},
 }
 
+# Runtimes the mapping knows, by how a row's `framework` starts. llama.cpp: unfused attention, a layer
+# split over `-xN` devices (one device in the model). The others: fused attention, tensor parallel over
+# `-xN` devices. NVIDIA NIM (its documentation names TensorRT-LLM and vLLM profiles) is measured
+# client-side by a serving benchmark (AIPerf), so it is a runtime of its own here.
+RUNTIMES = (("llama.cpp", "llama.cpp"), ("tensorrt", "tensorrt-llm"), ("nvidia nim", "nim"))
+FUSED_RUNTIMES = ("tensorrt-llm", "nim")
+RUNTIME_FAMILY = {"nim": "tensorrt-llm"}
+"""Runtimes held out together by leave_one_runtime_out: NIM's profiles may run TensorRT-LLM engines, so its
+rows cannot count as an independent check of TensorRT-LLM's."""
+
 KQUANTS = ("q4_k_m",)
 """llama.cpp k-quant precisions: their weight rows use bw_fraction_kquant."""
 
@@ -112,8 +122,11 @@ class Point:
 
     @property
     def runtime(self) -> str:
-        return "tensorrt-llm" if self.framework.lower().startswith("tensorrt") else (
-            "llama.cpp" if self.framework.lower().startswith("llama.cpp") else self.framework.lower())
+        low = self.framework.lower()
+        for prefix, name in RUNTIMES:
+            if low.startswith(prefix):
+                return name
+        return low
 
     @property
     def devices(self) -> tuple[str, int]:
@@ -130,7 +143,9 @@ def source_label(url: str) -> str:
         ("XiongjieDai/GPU-Benchmarks-on-LLM-Inference", "XiongjieDai GPU-Benchmarks"),
         ("llama.cpp/discussions/4167", "llama.cpp #4167 (Apple)"),
         ("llama.cpp/pull/4766", "llama.cpp PR 4766"),
+        ("TensorRT-LLM/blob/v0.9.0", "TensorRT-LLM performance.md v0.9.0"),
         ("TensorRT-LLM", "TensorRT-LLM performance.md"),
+        ("docs.nvidia.com/nim/benchmarking", "NVIDIA NIM benchmarking"),
     )
     for key, label in known:
         if key in url:
@@ -166,14 +181,33 @@ def parse_points(text: str, name: str = "points.csv") -> list[Point]:
     return points
 
 
+# Readings of given rows that a later revision of the same source corrects. The given file stays as it
+# was copied; the loader applies these, and docs/accuracy.md lists them. Each: (file, what the row's
+# source address contains, what its source_location starts with, note appended to the row's notes).
+CORRECTIONS = (
+    ("kb/measured/points.csv", "TensorRT-LLM/blob/138f96d", "Peak Throughput > A100",
+     "[read per GPU: the same table in a later revision of the page, NVIDIA/TensorRT-LLM commit 77d24b5, "
+     "prints the same numbers under the header 'Throughput (out tok/s/GPU)']"),
+)
+
+
+def corrected(p: Point) -> Point:
+    """The point with the CORRECTIONS that apply to it (notes extended; the loader reads "/GPU" there)."""
+    for file, url_part, location, note in CORRECTIONS:
+        if p.file == file and url_part in p.source and p.location.startswith(location):
+            p = replace(p, notes=f"{p.notes} {note}".strip())
+    return p
+
+
 def load_points(files=POINTS_FILES, root: str = REPO) -> list[Point]:
-    """Every row of the points files that exist (the added file is optional)."""
+    """Every row of the points files that exist (the added file is optional), each marked by its file
+    (`Point.file`), with the CORRECTIONS applied."""
     points = []
     for rel in files:
         path = os.path.join(root, rel)
         if os.path.isfile(path):
             with open(path, encoding="utf-8") as handle:
-                points += parse_points(handle.read(), rel)
+                points += [corrected(p) for p in parse_points(handle.read(), rel)]
     return points
 
 
@@ -209,7 +243,7 @@ def _settings_for(p: Point, n: int) -> tuple[Settings | None, str, str]:
         return None, "", f"precision {p.precision!r} is not modelled"
     llama_cpp = p.runtime == "llama.cpp"
     base = dict(prec, flash_attention=not llama_cpp, tp=1 if llama_cpp else n)
-    if p.runtime not in ("llama.cpp", "tensorrt-llm"):
+    if p.runtime != "llama.cpp" and p.runtime not in FUSED_RUNTIMES:
         return None, "", f"framework {p.framework!r} is not modelled"
     if p.metric == "decode_tokens_per_s_per_seq":
         if p.prompt_len == 0 and p.gen_len > 0:   # llama-bench tgN: N tokens from an empty context
@@ -652,6 +686,24 @@ def leave_one_source_out(cases: list[Case]) -> dict[int, float]:
     return out
 
 
+def leave_one_runtime_out(cases: list[Case]) -> dict[int, float]:
+    """As leave_one_source_out, with every source of one runtime held out together: two tables of one
+    publisher and program (TensorRT-LLM's performance page at two versions) are not independent
+    checks of each other, so this is the harder test of the runtime-specific metrics (TTFT, throughput)."""
+    out = {}
+    full = _Fit(cases)
+    family = [RUNTIME_FAMILY.get(c.point.runtime, c.point.runtime) for c in cases]
+    for runtime in sorted(set(family)):
+        train = [c for c, f in zip(cases, family) if f != runtime]
+        if not train:
+            continue
+        values = fit(train).values()
+        for i, c in enumerate(cases):
+            if family[i] == runtime:
+                out[i] = value_from_seconds(c, full.predict(i, values))
+    return out
+
+
 def error_table(cases: list[Case], predicted: dict[int, float]) -> dict:
     """{metric: {"all": stats, class: stats}} with stats = n, median and p90 absolute relative error."""
     groups: dict = {}
@@ -698,8 +750,12 @@ def diagnose(case: Case) -> str:
                 f"{1 / case.ratio:.1f}x that rate, so either the chip multiplies matrices faster than the "
                 f"catalogue records or the row is wrong (row confidence: {p.confidence or 'not stated'}; "
                 f"{p.notes[:80]})")
-    return (f"unexplained: the row is {1 / case.ratio:.2f}x faster than the bound; check the row "
-            f"(confidence {p.confidence or 'not stated'}) and the device's catalogue figures")
+    doubt = next((part for part in p.notes.split("; ") if "doubtful" in part.lower()), "")
+    if doubt:  # whoever added the row checked it and says in its notes what is wrong with it
+        return f"row: {doubt} (row confidence {p.confidence or 'not stated'})"
+    # Otherwise the row's own notes say what is known about it.
+    return (f"unexplained by the model: the row is {1 / case.ratio:.2f}x faster than the bound (row confidence "
+            f"{p.confidence or 'not stated'}; {p.notes[:240]})")
 
 
 # --- outputs ------------------------------------------------------------------------------------
@@ -725,6 +781,7 @@ def calibrate(points: list[Point] | None = None, root: str | None = None) -> dic
     params = full.report()
     in_sample = predictions(full)
     held = leave_one_source_out(used)
+    held_runtime = leave_one_runtime_out(used)
     violations = [
         {"file": c.point.file, "line": c.point.line, "model": c.model_id, "hardware": c.point.hardware,
          "precision": c.point.precision, "metric": c.point.metric, "measured": c.point.value,
@@ -751,6 +808,11 @@ def calibrate(points: list[Point] | None = None, root: str | None = None) -> dic
         "data": {
             "files": [f for f in POINTS_FILES if os.path.isfile(os.path.join(REPO, f))],
             "rows": len(cases), "used": len(used),
+            "by_file": {f: {"rows": sum(1 for c in cases if c.point.file == f),
+                            "used": sum(1 for c in used if c.point.file == f)}
+                        for f in dict.fromkeys(c.point.file for c in cases)},
+            "corrections": [{"file": c.point.file, "line": c.point.line, "note": n[3]}
+                            for c in cases for n in CORRECTIONS if n[3] in c.point.notes],
             "sources": {s: sum(1 for c in used if c.point.source_label == s)
                         for s in sorted({c.point.source_label for c in used})},
             "skipped": [{"reason": k, "rows": len(v), "where": v} for k, v in sorted(skipped.items())],
@@ -764,6 +826,8 @@ def calibrate(points: list[Point] | None = None, root: str | None = None) -> dic
         "validation": {
             "method": "leave-one-source-out: fit on every source but one, predict the rows of that one",
             "held_out": error_table(used, held),
+            "held_out_runtime": {"method": "leave-one-runtime-out: every source of one runtime held out together",
+                                 "table": error_table(used, held_runtime)},
             "in_sample": error_table(used, dict(enumerate(in_sample))),
             "goals": GOALS,
         },
@@ -860,6 +924,16 @@ def markdown_report(cal: dict) -> str:
             goal = _pct(GOALS[metric]) if metric in GOALS and cls == "all" else ""
             lines.append(f"| {METRIC_LABELS[metric]} | {cls} | {s['n']} | {_pct(s['median_abs_error'])} | "
                          f"{_pct(s['p90_abs_error'])} | {goal} |")
+    runtime = val.get("held_out_runtime", {}).get("table", {})
+    if runtime:
+        lines += ["", "Harder: every source of the row's runtime held out together (llama.cpp; TensorRT-LLM with "
+                  "NVIDIA NIM), so that a second table of the same program and publisher cannot stand in for the "
+                  "first:", "",
+                  "| metric | rows | median abs. error | 90th percentile |", "|---|---:|---:|---:|"]
+        for metric, groups in runtime.items():
+            s = groups["all"]
+            lines.append(f"| {METRIC_LABELS[metric]} | {s['n']} | {_pct(s['median_abs_error'])} | "
+                         f"{_pct(s['p90_abs_error'])} |")
     lines += ["", "In-sample (fitted on every source), for comparison:", "",
               "| metric | rows | median abs. error | 90th percentile |", "|---|---:|---:|---:|"]
     for metric, groups in val["in_sample"].items():
@@ -888,6 +962,15 @@ def markdown_report(cal: dict) -> str:
     data = cal["data"]
     lines += ["", "### Data", "",
               f"{data['used']} of {data['rows']} rows used ({', '.join(f'{k}: {v}' for k, v in data['sources'].items())})."]
+    if data.get("by_file"):
+        lines += ["", "By file: " + "; ".join(f"`{f}` {n['used']} of {n['rows']} rows used"
+                                               for f, n in data["by_file"].items()) + "."]
+    if data.get("corrections"):
+        notes = dict.fromkeys(c["note"] for c in data["corrections"])
+        for note in notes:
+            where = [f"{c['line']}" for c in data["corrections"] if c["note"] == note]
+            lines += ["", f"Read differently from the given file ({data['corrections'][0]['file']} lines "
+                      f"{', '.join(where)}): {note.strip('[]')}."]
     if data["skipped"]:
         lines += ["", "Rows not used:", ""]
         for s in data["skipped"]:

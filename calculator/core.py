@@ -19,9 +19,11 @@ V_d = V/N); w, a, kv, hi are bytes per element (see `_plan`).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from math import floor
 
 from calculator.formats import PRESETS
+from calculator.recipe import mamba_weights
 from calculator.result import Generate, Layer, Memory, Result, Stage
 from calculator.spec import CalculatorError, Hardware, Model, Settings
 
@@ -35,6 +37,7 @@ _SOFTMAX_OPS = 5  # ops per score (Table 1: 671M ops for 32 x 2048 x 2048): max,
 _ADD_OPS = 1  # ops per element of a residual add (Table 1: 8M ops for 2048 x 4096)
 _SILU_GATE_OPS = 6  # silu(g) * u: negate, exp, add, divide (sigmoid), multiply by g, multiply by u
 _RELU_OPS = 1
+_SIGMOID_GATE_OPS = 5  # o * sigmoid(g): negate, exp, add, divide, multiply
 _SCALE_ZERO_BYTES = 4  # one fp16 scale + one fp16 zero point per quantization group
 
 
@@ -103,7 +106,7 @@ class _Plan:
         "model", "hardware", "settings", "b", "h", "i", "d", "hq", "hk", "v", "L", "E", "k",
         "w", "a", "kv", "hi", "hb", "bw", "link", "tp", "fmts", "peaks", "notes", "flash",
         "groups", "ie", "ish", "mixed_mlp", "f_lin", "p_lin", "f_el", "p_el", "att_kinds", "mlp_kinds", "uniform",
-        "ep", "hybrid", "first_att", "f_att", "p_att", "consts",
+        "ep", "hybrid", "first_att", "f_att", "p_att", "consts", "dense",
     )
 
 
@@ -122,7 +125,7 @@ def _plan(model: Model, hardware: Hardware, s: Settings) -> _Plan:
             width = getattr(model, name)
             if width % n:
                 raise CalculatorError(f"tp {n} does not divide {name} ({width})")
-        for name in ("linear_num_key_heads", "linear_num_value_heads"):
+        for name in ("linear_num_key_heads", "linear_num_value_heads", "mamba_inner_size", "mamba_n_heads"):
             heads_ = getattr(model, name)
             if heads_ % n:
                 raise CalculatorError(f"tp {n} does not divide {name} ({heads_})")
@@ -134,7 +137,7 @@ def _plan(model: Model, hardware: Hardware, s: Settings) -> _Plan:
             raise CalculatorError(
                 f"hardware {hardware.id} has no interconnect bandwidth; tensor parallelism needs one"
             )
-        if kv_heads < n and not model.kv_lora_rank:
+        if 0 < kv_heads < n and not model.kv_lora_rank:
             notes.append(f"{kv_heads} KV heads on {n} devices: each device keeps a copy of one KV head")
         if model.kv_lora_rank:
             notes.append(f"latent attention on {n} devices: each device keeps the whole latent KV cache")
@@ -173,6 +176,9 @@ def _plan(model: Model, hardware: Hardware, s: Settings) -> _Plan:
     p.att_kinds, p.mlp_kinds, p.uniform, p.mixed_mlp, p.hybrid, p.first_att = model.kinds
     if ep > 1:
         p.uniform = False  # the all-to-all rows: totals by count
+    # the common case (every layer full or window attention with one dense MLP): one inlined block, _dense_block
+    p.dense = (p.uniform and p.first_att.kind in ("full", "window") and not p.first_att.output_gate
+               and p.mlp_kinds[0][0].kind in ("gated", "plain"))
     # Bytes per element. Linear-layer weights: w_bits plus one fp16 scale and zero point per group, or a named
     # format's bits per value with its scales (calculator.formats).
     p.w = s.w_bits / 8 + (_SCALE_ZERO_BYTES / s.group_size if s.group_size else 0.0)
@@ -199,6 +205,20 @@ def _plan(model: Model, hardware: Hardware, s: Settings) -> _Plan:
         ("lm_head", max(head_bits, s.a_bits), w_nf if s.quantize_head else nf),
         ("elementwise", max(16, s.a_bits), nf),
     )
+    fmt_items, peak_items, fallback_notes = _formats(hardware, roles)
+    notes += fallback_notes
+    p.fmts, p.peaks, p.notes = fmts, peaks, notes = dict(fmt_items), dict(peak_items), notes
+    p.f_lin, p.p_lin, p.f_el, p.p_el = fmts["linear"], peaks["linear"], fmts["elementwise"], peaks["elementwise"]
+    p.f_att, p.p_att = fmts["attention"], peaks["attention"]
+    # what every row function reads, unpacked in one step
+    p.consts = (p.h, p.w, p.a, p.kv, p.hi, p.bw, p.f_lin, p.p_lin, p.f_el, p.p_el)
+    return p
+
+
+@lru_cache(maxsize=512)
+def _formats(hardware: Hardware, roles: tuple) -> tuple:
+    """(format of each role, peak of each role, fallback notes) for `roles` ((role, operand bits, number
+    format), ...) on `hardware`: compute_format per role, derived once per distinct combination."""
     fmts, peaks, fallbacks = {}, {}, {}
     for role, bits, number_format in roles:
         fmt, peak, fallback = compute_format(bits, number_format, hardware)
@@ -206,15 +226,9 @@ def _plan(model: Model, hardware: Hardware, s: Settings) -> _Plan:
         if fallback and role != "elementwise":
             kind = f"{number_format}{bits}" if bits <= 8 else ("fp16" if bits <= 16 else "fp32")
             fallbacks.setdefault((kind, fmt), []).append(role)
-    for (kind, fmt), names in fallbacks.items():
-        notes.append(f"{hardware.id} lists no peak for {kind} compute: {', '.join(names)} layers use "
-                     f"its {fmt} peak")
-    p.fmts, p.peaks, p.notes = fmts, peaks, notes
-    p.f_lin, p.p_lin, p.f_el, p.p_el = fmts["linear"], peaks["linear"], fmts["elementwise"], peaks["elementwise"]
-    p.f_att, p.p_att = fmts["attention"], peaks["attention"]
-    # what every row function reads, unpacked in one step
-    p.consts = (p.h, p.w, p.a, p.kv, p.hi, p.bw, p.f_lin, p.p_lin, p.f_el, p.p_el)
-    return p
+    notes = tuple(f"{hardware.id} lists no peak for {kind} compute: {', '.join(names)} layers use its {fmt} peak"
+                  for (kind, fmt), names in fallbacks.items())
+    return tuple(fmts.items()), tuple(peaks.items()), notes
 
 
 def _row(name, count, ops, byts, fmt, peak, bw, _new=_new, _Layer=Layer):
@@ -289,18 +303,23 @@ def _attention_core(p: _Plan, att, count: int, q: int, n: int) -> list:
       kv_b_proj wrote: ops pairs*(2(dn + dr) + 2dv + 5), bytes T*H_d*(dn + dr + dv)*a (Q, O)
       + b*n*H_d*(dn + dr + dv)*a (K, V).
     """
-    b, hq, a, kv, bw, fmt, peak = p.b, p.hq, p.a, p.kv, p.bw, p.f_att, p.p_att
     kind = att.kind
-    if kind == "linear":  # a fixed state: nothing depends on the context (see _linear_attention)
-        return []
     if kind == "full":
-        d = p.d
-        qo_bytes = b * q * hq * d * a
-        kv_read = b * n * p.hk * d * kv
-        if p.flash:
-            pairs = b * hq * flash_pairs(q, n)
-            return [_row("attention", count, pairs * (4 * d + _SOFTMAX_OPS), 2 * qo_bytes + 2 * kv_read,
-                         fmt, peak, bw)]
+        b, hq, d = p.b, p.hq, p.d
+        qo_bytes = b * q * hq * d * p.a
+        kv_read = b * n * p.hk * d * p.kv
+        if p.flash:  # inlined _row, the most common case
+            ops = b * hq * (q * (n - q) + q * (q + 1) / 2) * (4 * d + _SOFTMAX_OPS)  # flash_pairs(q, n)
+            byts = 2 * qo_bytes + 2 * kv_read
+            peak = p.p_att
+            ct, mt = ops / peak, byts / p.bw
+            if ct > mt:
+                return [_new(Layer, ("attention", count, ops, byts, ct, "compute", p.f_att, peak))]
+            return [_new(Layer, ("attention", count, ops, byts, mt, "memory", p.f_att, peak))]
+    if kind == "linear" or kind == "mamba":  # a fixed state: nothing depends on the context (_linear_attention,
+        return []  # _mamba)
+    b, hq, a, kv, bw, fmt, peak = p.b, p.hq, p.a, p.kv, p.bw, p.f_att, p.p_att
+    if kind == "full":
         scores = b * hq * q * n
         return [
             _row("qk_matmul", count, 2 * scores * d, qo_bytes + kv_read + scores * a, fmt, peak, bw),
@@ -361,7 +380,9 @@ def _projections(p: _Plan, kinds: list, L: int, q: int, n: int, t: int, rows: li
     of each attention kind in `kinds` ((kind, layers) pairs), appended to `rows`.
 
     full / window: q_proj h -> H_d*d, k_proj and v_proj h -> K_d*d (written to the cache at kv),
-      q_norm / k_norm (qk_norm: RMSNorm per head, 7 ops per element).
+      q_norm / k_norm (qk_norm: RMSNorm per head, 7 ops per element); with an output gate (Qwen3-Next) q_proj
+      h -> 2*H_d*d (queries and gates) and attn_gate o * sigmoid(g) after the core (5 ops per element, bytes
+      3*T*H_d*d*a).
     latent: q_a_proj h -> rq (replicated across tensor-parallel devices), q_a_norm, q_b_proj rq -> H_d*(dn + dr)
       (or one q_proj h -> H_d*(dn + dr) without q_lora_rank); kv_a_proj h -> r + dr (replicated, the
       latent written to the cache at kv), kv_a_norm; then either q_absorb (q_nope x W_UK: ops
@@ -373,21 +394,25 @@ def _projections(p: _Plan, kinds: list, L: int, q: int, n: int, t: int, rows: li
     model = p.model
     qkv_bias = model.qkv_bias
     put = rows.append
-    if p.hybrid and any(kind.kind == "linear" for kind, _ in kinds):
-        # a hybrid: the attention layers project as below, the linear ones after them
-        linear = [(kind, count) for kind, count in kinds if kind.kind == "linear"]
-        kinds = [(kind, count) for kind, count in kinds if kind.kind != "linear"]
+    if p.hybrid and any(kind.kind in _RECURRENT for kind, _ in kinds):
+        # a hybrid: the attention layers project as below, the recurrent (linear, mamba) ones after them
+        recurrent = [(kind, count) for kind, count in kinds if kind.kind in _RECURRENT]
+        kinds = [(kind, count) for kind, count in kinds if kind.kind not in _RECURRENT]
         L = sum(count for _, count in kinds)
         if kinds:
             _projections(p, kinds, L, q, n, t, rows)
-        for kind, count in linear:
-            _linear_attention(p, kind, count, t, rows)
+        for kind, count in recurrent:
+            if kind.kind == "linear":
+                _linear_attention(p, kind, count, t, rows)
+            else:
+                _mamba(p, kind, count, t, rows)
         return
     att = kinds[0][0]
     if att.kind != "latent":
         qo, ko = p.hq * p.d, p.hk * p.d
         k_proj = _linear("k_proj", L, t, h, ko, w, a, kv, qkv_bias, hi, f_lin, p_lin, bw)
-        put(_linear("q_proj", L, t, h, qo, w, a, a, qkv_bias, hi, f_lin, p_lin, bw))
+        gate = att.output_gate  # q_proj also writes a gate per query element (Qwen3-Next)
+        put(_linear("q_proj", L, t, h, 2 * qo if gate else qo, w, a, a, qkv_bias, hi, f_lin, p_lin, bw))
         put(k_proj)
         put(_renamed(k_proj, "v_proj"))
         if att.qk_norm:
@@ -395,6 +420,8 @@ def _projections(p: _Plan, kinds: list, L: int, q: int, n: int, t: int, rows: li
             put(_row("k_norm", L, _NORM_OPS * t * ko, 2 * t * ko * a, f_el, p_el, bw))
         for kind, count in kinds:
             rows += _attention_core(p, kind, count, q, n)
+        if gate:  # o * sigmoid(g): negate, exp, add, divide, multiply; o and g read, the product written
+            put(_row("attn_gate", L, _SIGMOID_GATE_OPS * t * qo, 3 * t * qo * a, f_el, p_el, bw))
         put(_linear("o_proj", L, t, qo, h, w, a, a, model.o_bias, hi, f_lin, p_lin, bw))
         return
     hq = p.hq
@@ -449,6 +476,69 @@ def _linear_attention(p: _Plan, att, L: int, t: int, rows: list) -> None:
     put(_linear("out_proj", L, t, vd, h, w, a, a, False, hi, f_lin, p_lin, bw))
 
 
+_RECURRENT = ("linear", "mamba")
+_MAMBA1_SCAN_OPS = 7  # per channel and state element: dt*A, exp, (dt*x)*B, decay and add (2), C read-out (2)
+_MAMBA2_SCAN_OPS = 5  # A is one scalar per head (its exp is per head, not counted): (dt*x)*B, decay and add, read-out
+_SSM_SKIP_OPS = 2  # per channel: dt*x and the skip D*x added to y (Mamba-2: dt*x, D*x + y likewise)
+_SSM_GATED_NORM_OPS = _NORM_OPS + _SILU_GATE_OPS  # Mamba-2: RMSNorm(y * silu(z))
+
+
+def _mamba(p: _Plan, att, L: int, t: int, rows: list) -> None:
+    """A Mamba layer (selective state space), per device (inner channels I_d = I/N and heads split by tp),
+    appended to `rows`. N is the state size per channel, c the convolution width, T = b*q tokens.
+
+    Mamba-1 (`ssm_dt_rank` R): in_proj h -> 2 I_d (x and the gate z); conv1d: a causal depthwise
+    convolution of width c over the I_d channels of x, ops 2*T*I_d*c (+ T*I_d with its bias), bytes
+    I_d*c*hi (+ I_d*hi) + 2*T*I_d*a + 2*b*I_d*(c - 1)*kv (its c - 1 last inputs per sequence are state, read
+    and written); x_proj I_d -> R + 2N (the time step's low-rank input, B and C; under tp each device
+    projects its own channels, the partial sums' all-reduce is not counted); dt_proj R -> I_d (with bias);
+    selective_scan: ops T*I_d*(7N + 2), bytes T*(3 I_d + 2N)*a (x, dt, B and C read, y written)
+    + 2*b*I_d*N*kv (the state read and written once per call) + I_d*(N + 1)*hi (A and D); ssm_gate
+    y * silu(z): 6 ops per element, bytes 3*T*I_d*a; out_proj I_d -> h.
+
+    Mamba-2 (`ssm_heads` H, `ssm_groups` G; G_d = ceil(G/N)): in_proj h -> 2 I_d + 2 G_d N + H_d (z, x, B,
+    C, dt); conv1d as above over the I_d + 2 G_d N channels of x, B and C; selective_scan: ops
+    T*I_d*(5N + 2), bytes T*(2 I_d + 2 G_d N + H_d)*a + 2*b*I_d*N*kv + 3*H_d*hi (A, D, dt_bias); ssm_norm
+    RMSNorm(y * silu(z)): 13 ops per element, bytes 3*T*I_d*a; out_proj I_d -> h.
+
+    The state (I_d x N per sequence) is read and written once per layer call: once per decode step, once
+    for a whole prefill (the chunked scan's intra-chunk work is not counted). Nothing grows with the context.
+    """
+    h, w, a, kv, hi, bw, b = p.h, p.w, p.a, p.kv, p.hi, p.bw, p.b
+    f_lin, p_lin, f_el, p_el = p.f_lin, p.p_lin, p.f_el, p.p_el
+    n = p.tp
+    inner, N, c, bias = att.ssm_inner // n, att.ssm_state, att.conv_kernel, att.ssm_proj_bias
+    put = rows.append
+    state = 2 * b * inner * N * kv
+    if att.ssm_heads:
+        heads = att.ssm_heads // n
+        bc = 2 * -(-att.ssm_groups // n) * N
+        channels = inner + bc
+        put(_linear("in_proj", L, t, h, 2 * inner + bc + heads, w, a, a, bias, hi, f_lin, p_lin, bw))
+    else:
+        channels = inner
+        put(_linear("in_proj", L, t, h, 2 * inner, w, a, a, bias, hi, f_lin, p_lin, bw))
+    conv_ops = 2 * t * channels * c
+    conv_bytes = channels * c * hi + 2 * t * channels * a + 2 * b * channels * (c - 1) * kv
+    if att.ssm_conv_bias:
+        conv_ops += t * channels
+        conv_bytes += channels * hi
+    put(_row("conv1d", L, conv_ops, conv_bytes, f_el, p_el, bw))
+    f_att, p_att = p.f_att, p.p_att
+    if att.ssm_heads:
+        put(_row("selective_scan", L, t * inner * (_MAMBA2_SCAN_OPS * N + _SSM_SKIP_OPS),
+                 t * (2 * inner + bc + heads) * a + state + 3 * heads * hi, f_att, p_att, bw))
+        put(_row("ssm_norm", L, _SSM_GATED_NORM_OPS * t * inner, 3 * t * inner * a, f_el, p_el, bw))
+    else:
+        r = att.ssm_dt_rank
+        put(_linear("x_proj", L, t, inner, r + 2 * N, w, a, a, False, hi, f_lin, p_lin, bw))
+        put(_linear("dt_proj", L, t, r, inner, w, a, a, True, hi, f_lin, p_lin, bw))
+        put(_row("selective_scan", L, t * inner * (_MAMBA1_SCAN_OPS * N + _SSM_SKIP_OPS),
+                 t * (3 * inner + 2 * N) * a + state + inner * (N + 1) * hi, f_att, p_att, bw))
+        put(_row("ssm_gate", L, _SILU_GATE_OPS * t * inner, 3 * t * inner * a, f_el, p_el, bw))
+    put(_linear("out_proj", L, t, inner, h, w, a, a, bias, hi, f_lin, p_lin, bw))
+
+
 def _mlp(p: _Plan, mlp, L: int, t: int, rows: list) -> None:
     """The MLP rows of one layer group, appended to `rows`.
 
@@ -459,8 +549,10 @@ def _mlp(p: _Plan, mlp, L: int, t: int, rows: list) -> None:
       expected_experts(E, k, T) (only the experts some token picks are read); down alike; then the
       shared experts (every token) as one gated MLP of width shared*I_s: shared_gate_proj,
       shared_up_proj, shared_mlp_act, shared_down_proj.
-    Dense layers of a MoE model (DeepSeek's first layers) carry a dense_ prefix.
+    Dense layers of a MoE model (DeepSeek's first layers) carry a dense_ prefix. none: no rows.
     """
+    if mlp.kind == "none":
+        return
     h, w, a, _, hi, bw, f_lin, p_lin, f_el, p_el = p.consts
     put = rows.append
     mlp_bias = p.model.mlp_bias
@@ -512,10 +604,54 @@ _MLP_NAMES = ("up_proj", "gate_proj", "mlp_act", "down_proj")
 _DENSE_NAMES = tuple("dense_" + name for name in _MLP_NAMES)  # the dense layers of a MoE model
 
 
+def _dense_block(p: _Plan, q: int, n: int) -> list:
+    """`_block` for a model of identical layers with full or window attention and one gated or plain MLP (Llama,
+    Mistral, OPT, Qwen2.5 ...): the same rows in the same order, built in one function (no per-kind dispatch)."""
+    h, w, a, kv, hi, bw, f_lin, p_lin, f_el, p_el = p.consts
+    model = p.model
+    L, t = p.L, p.b * q
+    att = p.first_att
+    qkv_bias, mlp_bias = model.qkv_bias, model.mlp_bias
+    qo, ko = p.hq * p.d, p.hk * p.d
+    norm = _row("attn_norm", L, _NORM_OPS * t * h, 2 * t * h * a, f_el, p_el, bw)
+    k_proj = _linear("k_proj", L, t, h, ko, w, a, kv, qkv_bias, hi, f_lin, p_lin, bw)
+    rows = [norm, _linear("q_proj", L, t, h, qo, w, a, a, qkv_bias, hi, f_lin, p_lin, bw), k_proj,
+            _new(Layer, ("v_proj",) + k_proj[1:])]
+    put = rows.append
+    if att.qk_norm:
+        put(_row("q_norm", L, _NORM_OPS * t * qo, 2 * t * qo * a, f_el, p_el, bw))
+        put(_row("k_norm", L, _NORM_OPS * t * ko, 2 * t * ko * a, f_el, p_el, bw))
+    rows += _attention_core(p, att, L, q, n)
+    put(_linear("o_proj", L, t, qo, h, w, a, a, model.o_bias, hi, f_lin, p_lin, bw))
+    tp = p.tp
+    if tp > 1:
+        reduce = _allreduce("attn_allreduce", L, t * h, a, tp, p.link)
+        put(reduce)
+    add = _row("attn_add", L, _ADD_OPS * t * h, 2 * t * h * a, f_el, p_el, bw)
+    put(add)
+    put(_new(Layer, ("mlp_norm",) + norm[1:]))
+    i = p.i
+    up = _linear("up_proj", L, t, h, i, w, a, a, mlp_bias, hi, f_lin, p_lin, bw)
+    if p.mlp_kinds[0][0].kind == "gated":
+        put(_new(Layer, ("gate_proj",) + up[1:]))
+        put(up)
+        put(_row("mlp_act", L, _SILU_GATE_OPS * t * i, 3 * t * i * a, f_el, p_el, bw))
+    else:
+        put(up)
+        put(_row("mlp_act", L, _RELU_OPS * t * i, 2 * t * i * a, f_el, p_el, bw))
+    put(_linear("down_proj", L, t, i, h, w, a, a, mlp_bias, hi, f_lin, p_lin, bw))
+    if tp > 1:
+        put(_new(Layer, ("mlp_allreduce",) + reduce[1:]))
+    put(_new(Layer, ("mlp_add",) + add[1:]))
+    return rows
+
+
 def _block(p: _Plan, q: int, n: int) -> list:
     """Rows of the decoder layers: norm, attention, residual add, norm, MLP, residual add (count L each, two
     all-reduces under tensor parallelism); the attention core rows once per attention kind and the MLP rows
     once per MLP kind, each with the number of layers of that kind (calculator.recipe)."""
+    if p.dense:
+        return _dense_block(p, q, n)
     h, _, a, _, _, bw, _, _, f_el, p_el = p.consts
     b, L = p.b, p.L
     t = b * q
@@ -528,12 +664,16 @@ def _block(p: _Plan, q: int, n: int) -> list:
         put(reduce)
     add = _row("attn_add", L, _ADD_OPS * t * h, 2 * t * h * a, f_el, p_el, bw)
     put(add)
-    put(_renamed(norm, "mlp_norm"))
+    with_mlp = L - sum(count for mlp, count in p.mlp_kinds if mlp.kind == "none")  # layers with an MLP
+    if not with_mlp:
+        return rows
+    put(_renamed(norm, "mlp_norm") if with_mlp == L else _new(Layer, ("mlp_norm", with_mlp) + norm[2:]))
     for mlp, count in p.mlp_kinds:
         _mlp(p, mlp, count, t, rows)
     if p.tp > 1:
-        put(_renamed(reduce, "mlp_allreduce"))
-    put(_renamed(add, "mlp_add"))
+        put(_renamed(reduce, "mlp_allreduce") if with_mlp == L else _new(Layer, ("mlp_allreduce", with_mlp)
+                                                                           + reduce[2:]))
+    put(_renamed(add, "mlp_add") if with_mlp == L else _new(Layer, ("mlp_add", with_mlp) + add[2:]))
     return rows
 
 
@@ -607,18 +747,23 @@ def _layer_weights(p: _Plan, group) -> tuple:
         kd, vd = kh * att.linear_key_dim, vh * att.linear_value_dim
         linear = h * (2 * kd + 2 * vd) + h * 2 * vh + vd * h
         small = 2 * h + (2 * kd + vd) * att.conv_kernel + 2 * vh + att.linear_value_dim
+    elif att.kind == "mamba":
+        linear, small = mamba_weights(att, h, p.tp)
+        small += 2 * h
     else:
         qo, ko = hq * d, hk * d
-        linear = 2 * h * qo + 2 * h * ko
+        linear = 2 * h * qo + 2 * h * ko + (h * qo if att.output_gate else 0)
         small = (4 * h) if model.norm == "layernorm" else (2 * h)
         if model.qkv_bias:
-            small += qo + 2 * ko
+            small += qo + 2 * ko + (qo if att.output_gate else 0)
         if model.o_bias:
             small += h
         if att.qk_norm:
             small += 2 * d
     if att.sinks:
         small += hq
+    if mlp.kind == "none":  # no MLP and no MLP norm
+        return linear, small - h
     if mlp.kind == "moe":
         i, E = p.ie, p.E
         local = E // p.ep  # the experts this device holds (all of them without ep)
@@ -649,7 +794,8 @@ def _weights_bytes(p: _Plan) -> float:
 def _kv_bytes(p: _Plan, tokens: int) -> float:
     """KV cache per device: full layers 2 (K and V) x L x b x tokens x K_d x d x kv; window layers the same
     with min(tokens, W); latent layers L x b x tokens x (kv_lora_rank + rope) x kv (one latent, whole on
-    every tensor-parallel device)."""
+    every tensor-parallel device); linear and mamba layers a fixed state per sequence (mamba: L x b x
+    (I_d x N + conv channels x (c - 1)) x kv), whatever `tokens`."""
     kinds = p.att_kinds
     if p.uniform and kinds[0][0].kind == "full":
         return 2 * kinds[0][1] * p.b * tokens * p.hk * p.d * p.kv
@@ -662,6 +808,10 @@ def _kv_bytes(p: _Plan, tokens: int) -> float:
             channels = 2 * kh * att.linear_key_dim + vh * att.linear_value_dim
             total += L * p.b * (vh * att.linear_key_dim * att.linear_value_dim
                                 + channels * (att.conv_kernel - 1)) * p.kv
+        elif att.kind == "mamba":  # the I_d x N state and the convolution's last inputs, per sequence
+            inner = att.ssm_inner // p.tp
+            channels = inner + (2 * -(-att.ssm_groups // p.tp) * att.ssm_state if att.ssm_heads else 0)
+            total += L * p.b * (inner * att.ssm_state + channels * (att.conv_kernel - 1)) * p.kv
         else:
             kept = min(tokens, att.window) if att.kind == "window" else tokens
             total += 2 * L * p.b * kept * p.hk * p.d * p.kv
@@ -673,18 +823,26 @@ def _activation_bytes(p: _Plan) -> float:
     attention working set (scores read and written by softmax, 2*b*H_d*s*s*a; with flash
     attention only Q and O, 2*b*s*H_d*d*a; latent: Q, O and the up-projected K and V,
     2*b*s*H_d*(dn + dr + dv)*a) and the MLP working set (gate, up and product, 3*b*s*I_d*a;
-    2*... for a plain MLP; b*s*k routed tokens for MoE)."""
+    2*... for a plain MLP; b*s*k routed tokens for MoE). A model without attention layers (pure Mamba) counts
+    the mixer's in_proj output and scan output, b*s*(P_d + I_d)*a, in place of attention."""
     s = p.settings.seq_len
     t = p.b * s
     a = p.a
     att = p.first_att
-    if att.kind == "latent":
+    if att.kind == "mamba":  # no attention layer: the mixer's in_proj output and scan output instead
+        inner = att.ssm_inner // p.tp
+        proj = (2 * inner + 2 * -(-att.ssm_groups // p.tp) * att.ssm_state + att.ssm_heads // p.tp
+                if att.ssm_heads else 2 * inner)
+        attn = t * (proj + inner) * a
+    elif att.kind == "latent":
         width = att.qk_nope_head_dim + att.qk_rope_head_dim + att.v_head_dim
         attn = 2 * t * p.hq * width * a if p.flash else 2 * p.b * p.hq * s * s * a + 2 * t * p.hq * width * a
     else:
         attn = 2 * t * p.hq * p.d * a if p.flash else 2 * p.b * p.hq * s * s * a
     mlp = 0
     for kind, _ in p.mlp_kinds:
+        if kind.kind == "none":
+            continue
         if kind.kind == "moe":
             mlp = max(mlp, 3 * t * p.k * p.ie * a, 3 * t * p.ish * a)
         else:

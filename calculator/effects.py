@@ -26,7 +26,8 @@ knowledge-base entry (`{"kind": "quantization", "weights": {"bits": 4}, ...}`). 
 - kv_compression: decode attends to round(kv_kept x seq_len) tokens; the KV cache shrinks likewise.
 - operator_fusion: flash attention (its baseline, `baseline_settings`, is the unfused form); fused
   element-wise rows move no DRAM bytes.
-- offloading: `offloaded` x weight bytes cross the host link each decode step (added to the step time).
+- offloading: `offloaded` x weight bytes cross the host link each decode step (added to the step time); they
+  live in host memory, so the device holds (1 - offloaded) x the weights.
 - token_reduction: prefill over round(prompt_kept x seq_len) tokens; decode at round(prompt_kept x context)
   (the whole context is scaled, a slight flattery when many tokens were generated); the time per token of the
   baseline's answer x output_kept (fewer tokens generated). Memory: the shorter context's KV cache.
@@ -37,7 +38,9 @@ knowledge-base entry (`{"kind": "quantization", "weights": {"bits": 4}, ...}`). 
   with cache_tier host the reused share of the KV cache's bytes crosses the host link (per direction, half the
   link's bandwidth), added to prefill, or the longer of the two with overlap. Decode unchanged.
 - shared_prefix: decode's attention-row bytes x ((1 - shared) + shared / batch), the prefix's KV read once for
-  the batch; the KV cache shrinks by the same factor; ops and prefill unchanged.
+  the batch; the KV cache shrinks by the same factor; decode ops unchanged. Prefill: the prefix of
+  P = round(shared x seq_len) tokens once (batch 1), then each sequence's own seq_len - P tokens against the whole
+  context; each row is the sum of its two passes.
 - serving (PagedAttention, SARATHI-Serve, DistServe, ...): not a change to one run; refused here with the
   --stage serve options that carry it (`refuse_serving`); kb.analysis compares it with calculator.serving.compare.
 """
@@ -373,11 +376,15 @@ def apply_effect(model: Model, hardware: Hardware, settings: Settings, effect: d
                         memory.capacity_bytes)
         if settings.batch == 1:
             notes.append("shared_prefix changes nothing at batch 1: the prefix is shared by the sequences of a batch")
+        else:
+            prefill = _shared_prefill(model, hardware, settings, effect["shared"], bw)
     elif kind == "offloading":
         if not host_bandwidth:
             raise CalculatorError(f"hardware {hardware.id} has no host link bandwidth for offloading")
         extra = effect["offloaded"] * memory.weights_bytes / (host_bandwidth / 2)
         notes.append(f"offloading adds {extra:.4g} s per decode step over the host link")
+        memory = Memory(memory.weights_bytes * (1 - effect["offloaded"]), memory.kv_cache_bytes,
+                        memory.activations_bytes, memory.capacity_bytes)
         return Outcome(prefill, decode, decode.time_s + extra, memory, tuple(notes))
     elif kind == "speculative":
         g = int(effect["draft_length"])
@@ -425,3 +432,21 @@ def _prefix_reuse(model: Model, hardware: Hardware, settings: Settings, effect: 
         notes.append(f"loading the reused KV over the host link takes {load:.4g} s"
                      + (", overlapped with prefill" if effect.get("overlap") else ", added to prefill"))
     return Outcome(prefill, base.decode, base.decode.time_s, base.memory, tuple(notes))
+
+
+def _shared_prefill(model: Model, hardware: Hardware, settings: Settings, shared: float, bw: float) -> Stage:
+    """Prefill with a prefix common to the batch: the prefix once (batch 1), then every sequence's own tokens
+    against the whole context; a row of each pass adds up (two kernels, each at its own bound)."""
+    seq = settings.seq_len
+    prefix = min(max(1, round(shared * seq)), seq - 1) if seq > 1 else 0
+    if not prefix:
+        return analyze(model, hardware, replace(settings, stage="prefill")).prefill
+    once = _stage(_plan(model, hardware, replace(settings, batch=1)), "prefill", prefix, prefix)
+    own = _stage(_plan(model, hardware, settings), "prefill", seq - prefix, seq)
+    rows = []
+    for a, b in zip(once.layers, own.layers):
+        if a[0] != b[0] or a[1] != b[1]:
+            raise CalculatorError(f"shared_prefix: the two prefill passes of {model.id} have different rows")
+        bound = a[5] if a[4] > b[4] else b[5]
+        rows.append(tuple.__new__(Layer, (a[0], a[1], a[2] + b[2], a[3] + b[3], a[4] + b[4], bound, a[6], a[7])))
+    return _restage(own, rows, bw)

@@ -16,7 +16,20 @@ the batch's prompts in one iteration, TPOT the mean decode step over the output,
 `serving.StepModel` (a handful of analyses); every batch after that costs two dozen multiply-adds per
 layer row, which is what makes 10,000+ configurations a second (benchmarks/bench_search.py).
 
-Pipeline and expert parallelism are not searched (see docs/roofline.md, "What is not modelled").
+Pipeline parallelism (`pps`, default 1 only): `pp` stages of `tp` devices each hold 1/pp of the layers,
+weights and cache (so the instance holds what pp x tp devices hold), and a batch of b runs as pp
+microbatches of b/pp. With T(x) the whole model's time at batch x on tp devices (`_Group.evaluate`), a
+stage's share T(x)/pp (the embedding and lm_head spread over the stages), and each microbatch's
+activations (x tokens x hidden x activation bytes) sent to the next stage over one direction of the
+interconnect (half its both-ways figure), overlapped with compute:
+
+    TTFT = (2 pp - 1) x max(T_prefill(b/pp) / pp, transfer)      the pipeline fills, then drains
+    TPOT = pp x max(T_step(b/pp) / pp, transfer)                  every microbatch once per round
+
+and tokens/s per device = b x gen_len / (TTFT + (gen_len - 1) TPOT) / (tp x pp). In the memory-bound
+decode a round reads every weight once per microbatch: pp times as often as one batch of b, which is
+why pipeline stages pay per device unless the model does not fit (or tp cannot split it) otherwise.
+Expert parallelism is not searched.
 
 Worked example: Llama-2-7b on one H100 SXM, prompt 512, 128 out, fp16 weights and cache: batch 1 gives
 TTFT 7.6 ms, TPOT 4.04 ms (248 tokens/s per user; 246 per device once the prefill counts); batch 128
@@ -27,6 +40,7 @@ batch whose TPOT stays under 20 ms.
 from __future__ import annotations
 
 import time
+from copy import copy
 from dataclasses import replace
 
 from calculator.serving import StepModel, _sum_max, capacity
@@ -116,13 +130,26 @@ class _Group:
 
 
 _KEYS = ("tokens_per_s_per_user", "tokens_per_s_per_device", "hardware", "tp", "weights", "kv", "batch",
-         "ttft_s", "tpot_s", "meets_limits")
+         "ttft_s", "tpot_s", "meets_limits", "pp")
 
 
 def _point(row: tuple) -> dict:
     out = dict(zip(_KEYS, row))
-    out["devices"] = out["tp"]
+    out["devices"] = out["tp"] * out["pp"]
     return out
+
+
+def _pipelined(evaluate, b: int, P: int, G: int, pp: int, hop: float) -> tuple[float, float]:
+    """(TTFT, decode time over gen_len - 1 steps) of batch b on pp pipeline stages (see the module docstring);
+    `hop` is the seconds one token's activations take to cross to the next stage."""
+    if pp == 1:
+        return evaluate(b, P)
+    x = b / pp
+    ttft, dec = evaluate(x, P)
+    ttft = (2 * pp - 1) * max(ttft / pp, x * P * hop)
+    steps = max(G - 1, 0)
+    dec = pp * max(dec / pp, steps * x * hop) if steps else 0.0
+    return ttft, dec
 
 
 def pareto_front(rows: list) -> list:
@@ -139,11 +166,12 @@ def pareto_front(rows: list) -> list:
 
 def search(model: Model, hardware: Hardware | list, settings: Settings, *, ttft_limit: float | None = None,
            tpot_limit: float | None = None, tps=None, weight_formats=None, kv_formats=None,
-           dense_batches: int = 256, keep_points: bool = False, **capacity_options) -> dict:
+           dense_batches: int = 256, keep_points: bool = False, pps=None, **capacity_options) -> dict:
     """Search deployments of `model` for the request shape of `settings` (seq_len prompt, gen_len out).
 
     `hardware`: one device or a list; `tps`: the tensor-parallel degrees (default 1, 2, 4, 8; degrees
-    the model or device cannot take are skipped and listed in `skipped`); `weight_formats` /
+    the model or device cannot take are skipped and listed in `skipped`); `pps`: pipeline stages (default 1;
+    each stage is tp devices, see the module docstring); `weight_formats` /
     `kv_formats`: names from `WEIGHT_FORMATS` / `KV_FORMATS` (default all). `settings` gives the rest
     (flash attention, quantize_head). Returns a dict: `evaluated` (configurations), `seconds`,
     `configurations_per_s`, `front` (the Pareto front), `best` (the cheapest meeting the limits, or
@@ -164,6 +192,10 @@ def search(model: Model, hardware: Hardware | list, settings: Settings, *, ttft_
     for tp in tps:
         if isinstance(tp, bool) or not isinstance(tp, int) or not 1 <= tp <= 65536:
             raise CalculatorError(f"tp must be an integer from 1 to 65536, got {tp!r}")
+    pps = list(pps) if pps is not None else [1]
+    for pp in pps:
+        if isinstance(pp, bool) or not isinstance(pp, int) or not 1 <= pp <= 1024:
+            raise CalculatorError(f"pp must be an integer from 1 to 1024, got {pp!r}")
     P, G = settings.seq_len, settings.gen_len
     start = time.perf_counter()
     rows, skipped = [], []
@@ -171,7 +203,7 @@ def search(model: Model, hardware: Hardware | list, settings: Settings, *, ttft_
     best_per = {}
 
     def better(p, q):  # more tokens/s per device, then fewer devices, then the larger batch
-        return q is None or (p[1], -p[3], p[6]) > (q[1], -q[3], q[6])
+        return q is None or (p[1], -p[3] * p[10], p[6]) > (q[1], -q[3] * q[10], q[6])
 
     for hw in devices:
         for tp in tps:
@@ -184,19 +216,39 @@ def search(model: Model, hardware: Hardware | list, settings: Settings, *, ttft_
                     except CalculatorError as exc:
                         skipped.append({"hardware": hw.id, "tp": tp, "weights": wf, "kv": kf, "reason": str(exc)})
                         continue
-                    limit = cap.max_batch if cap.max_batch is not None else 1024
-                    if limit < 1:
-                        skipped.append({"hardware": hw.id, "tp": tp, "weights": wf, "kv": kf,
-                                        "reason": "one request of this shape does not fit"})
-                        continue
                     group = _Group(step, P, G)
                     evaluate = group.evaluate
-                    for b in _batch_grid(limit, dense_batches):
-                        ttft, dec = evaluate(b, P)
-                        tpot = dec / (G - 1) if G > 1 else ttft
-                        meets = (ttft_limit is None or ttft <= ttft_limit) and \
-                                (tpot_limit is None or tpot <= tpot_limit)
-                        rows.append((1 / tpot, b * G / (ttft + dec) / tp, hw.id, tp, wf, kf, b, ttft, tpot, meets))
+                    for pp in pps:
+                        where = {"hardware": hw.id, "tp": tp, "weights": wf, "kv": kf, "pp": pp}
+                        if pp > 1 and not hw.interconnect_bandwidth:
+                            skipped.append({**where, "reason": f"hardware {hw.id} has no interconnect bandwidth "
+                                                               "for pipeline stages"})
+                            continue
+                        if pp > model.num_hidden_layers:
+                            skipped.append({**where, "reason": f"pp {pp} exceeds the model's "
+                                                               f"{model.num_hidden_layers} layers"})
+                            continue
+                        if pp == 1:
+                            limit = cap.max_batch if cap.max_batch is not None else 1024
+                        else:
+                            staged = copy(step)  # pp stages hold pp times the memory of one
+                            staged.capacity_bytes = step.capacity_bytes * pp
+                            cap_pp = capacity(model, hw, s, step=staged, **capacity_options)
+                            limit = cap_pp.max_batch if cap_pp.max_batch is not None else 1024
+                        if limit < 1:
+                            skipped.append({**where, "reason": "one request of this shape does not fit"})
+                            continue
+                        hop = model.hidden_size * s.a_bits / 8 / (hw.interconnect_bandwidth / 2) if pp > 1 else 0.0
+                        n = tp * pp
+                        for b in _batch_grid(limit, dense_batches):
+                            if b < pp:  # fewer sequences than stages: no pipeline of pp microbatches
+                                continue
+                            ttft, dec = _pipelined(evaluate, b, P, G, pp, hop)
+                            tpot = dec / (G - 1) if G > 1 else ttft
+                            meets = (ttft_limit is None or ttft <= ttft_limit) and \
+                                    (tpot_limit is None or tpot <= tpot_limit)
+                            rows.append((1 / tpot, b * G / (ttft + dec) / n, hw.id, tp, wf, kf, b, ttft, tpot, meets,
+                                         pp))
     evaluated = len(rows)
     for row in rows:
         if row[9]:

@@ -43,6 +43,7 @@ __all__ = [
     "curve",
     "compare",
     "disaggregated",
+    "expected_curve",
     "knee",
     "longest_context",
     "offload",
@@ -860,7 +861,8 @@ def _pools(r_p: float, r_d: float, tp_p: int, tp_d: int, most: int = 16) -> dict
 # --- offloading ----------------------------------------------------------------------------------------
 
 def offload(model: Model, hardware: Hardware, settings: Settings, *, weights_fraction: float | None = None,
-            kv_fraction: float | None = None, overlap: bool = True, memory_fraction: float = 1.0) -> dict:
+            kv_fraction: float | None = None, overlap: bool = True, memory_fraction: float = 1.0,
+            host_attention: bool = False, link_bandwidth: float | None = None) -> dict:
     """Weights and/or KV cache kept in host memory and streamed to the device over the host link.
 
     With f_w of the weights W and f_kv of the cache in host memory, each decode step (batch b, mean
@@ -879,8 +881,16 @@ def offload(model: Model, hardware: Hardware, settings: Settings, *, weights_fra
     128e9 B/s; batch 1, prompt 512, 32 out): the cache (543 x 4.72e6 B) and activations (0.11e9 B) stay,
     so f_w = (349.2 + 2.56 + 0.11 - 85.9) / 349.2 = 0.762 and 266e9 B cross the link per token at
     64e9 B/s: 4.16 s per token, whatever the device's own speed (its own step: 0.105 s).
+
+    `host_attention` (FlexGen's CPU delegation): attention over the host-resident part of the cache runs
+    where the cache lives, so no cache byte crosses the link (host = f_w * W); that attention is counted at
+    the device's speed, not the host's. `link_bandwidth`: the one-direction bytes/s of the slow tier
+    instead of half the host link (a flash drive, an SSD).
     """
-    if not hardware.host_link_bandwidth:
+    if link_bandwidth is not None and (isinstance(link_bandwidth, bool) or not isinstance(link_bandwidth, (int, float))
+                                       or not 0 < link_bandwidth < 1e15):
+        raise CalculatorError(f"link_bandwidth must be a positive number of bytes/s, got {link_bandwidth!r}")
+    if not link_bandwidth and not hardware.host_link_bandwidth:
         raise CalculatorError(f"hardware {hardware.id} has no host link bandwidth; offloading needs one")
     for name, value in (("weights_fraction", weights_fraction), ("kv_fraction", kv_fraction)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
@@ -904,10 +914,11 @@ def offload(model: Model, hardware: Hardware, settings: Settings, *, weights_fra
     fits = resident <= usable
     if not fits:
         notes.append("the activations alone do not fit the device")
-    host_rate = hardware.host_link_bandwidth / 2
+    host_rate = link_bandwidth or hardware.host_link_bandwidth / 2
     mid = P + (G - 2) / 2 if G > 1 else P
     device_tpot = step.decode_total(b, P, G) / (G - 1) if G > 1 else step.decode_step(b, P)
-    host_step = (weights_fraction * W + kv_fraction * b * step.kv_bytes(mid)) / host_rate
+    moved_kv = 0.0 if host_attention else kv_fraction
+    host_step = (weights_fraction * W + moved_kv * b * step.kv_bytes(mid)) / host_rate
     prefill_dev = step.prefill(b, P)
     host_prefill = (weights_fraction * W + kv_fraction * b * step.kv_bytes(P)) / host_rate
     if overlap:
@@ -917,12 +928,41 @@ def offload(model: Model, hardware: Hardware, settings: Settings, *, weights_fra
     e2e = ttft + tpot * (G - 1)
     return {
         "weights_fraction": weights_fraction, "kv_fraction": kv_fraction, "overlap": overlap,
+        "host_attention": host_attention, "link_bandwidth": host_rate,
         "host_link_bandwidth": hardware.host_link_bandwidth, "resident_bytes": resident, "fits": fits,
         "host_bytes_per_step": host_step * host_rate, "device_tpot_s": device_tpot, "host_tpot_s": host_step,
         "tpot_s": tpot, "ttft_s": ttft, "e2e_latency_s": e2e,
         "tokens_per_s_per_device": b * G / e2e / settings.tp,
         "bound": "host link" if host_step > device_tpot else "device", "notes": notes,
     }
+
+
+# --- expected values beside the bounds (issue 16.4) --------------------------------------------------
+
+def expected_curve(model: Model, hardware: Hardware, settings: Settings, batches) -> dict:
+    """The calibrated expected values (calculator.expected) of the curve's static batches: at batch b, the
+    expected TTFT, time per output token and throughput of `analyze`'s generate summary (each stage's rows at
+    the device class's fitted efficiencies plus its per-layer and per-step overheads), per device like the
+    curve. Every expected time is at least the bound's (the curve point at the same batch).
+
+    The steady continuous-batching state has no expected counterpart: the calibration is fitted to whole
+    prefill and decode passes, not to mixed iterations."""
+    from calculator.expected import device_class, expected_generate, load_parameters
+
+    cal = load_parameters()
+    points = []
+    for b in batches:
+        result = analyze(model, hardware, replace(settings, batch=b, stage="all"))
+        gen = expected_generate(result, cal)
+        if gen is None:
+            continue
+        points.append({"batch": b, "ttft_s": gen["ttft_s"], "tpot_s": gen["time_per_output_token_s"],
+                       "e2e_latency_s": gen["e2e_latency_s"],
+                       "tokens_per_s_per_device": gen["tokens_per_s"] / settings.tp,
+                       "decode_tokens_per_s_per_device": (gen["decode_tokens_per_s"] / settings.tp
+                                                          if gen["decode_tokens_per_s"] else None)})
+    return {"device_class": device_class(hardware), "calibrated": bool(cal.get("classes")), "points": points,
+            "source": "calculator/calibration.json (make calibrate); docs/accuracy.md"}
 
 
 # --- all of it for one request shape -----------------------------------------------------------------
@@ -970,6 +1010,22 @@ def compare(model: Model, hardware: Hardware, settings: Settings, effect: dict) 
     - ``disaggregated: true`` (DistServe, Splitwise), with the limits and optional `prefill_tp` /
       `decode_tp`: `disaggregated`'s goodput per device against the colocated server. Metric ``goodput``.
 
+    - ``scheduling: iteration`` (Orca) with `longest_output_ratio` R >= 1 and optional limits: iteration-level
+      scheduling (continuous batching, whole prompts joining the running batch; `continuous`'s highest rate
+      whose TTFT and worst TPOT meet the limits) against request-level static batching, where a batch is
+      admitted together and runs until its longest request ends: its b sequences decode ceil(R * gen_len)
+      tokens each (memory held for them, finished sequences still computed) and deliver b * gen_len. The
+      baseline batch is the largest that fits and meets the limits (TTFT = its prefill, TPOT = its mean step):
+
+          baseline = b * G / (prefill(b, P) + decode_total(b, P, ceil(R * G))) / tp
+
+      Metric ``throughput_at_capacity``. With R = 1 the two differ only by the static batch's shared prefill.
+    - ``offload: true`` (FlexGen, ZeRO-Inference, Accelerate) with `batch` and `baseline_batch`: `offload` at
+      each batch (the weights and cache that do not fit stream over the host link, or a `link_bandwidth_gb_s`
+      tier, overlapped), the method with `host_attention` if set (attention where the cache lives) and
+      `weights_fraction` / `baseline_weights_fraction` if stated (else the share that does not fit). Metric
+      ``offload_throughput`` (output tokens/s per device); details carry each side's TPOT.
+
     Returns {"metric", "baseline", "method", "gain", "details"}; gain = method / baseline (None when the
     baseline is 0). Example: Llama-2-7b on an 80 GiB H100, 512 + 128 tokens, reserving 4096 tokens against
     blocks of 16: 33 against 193 requests, so the bound at capacity rises from 3,711 to 5,844 tokens/s
@@ -993,6 +1049,10 @@ def compare(model: Model, hardware: Hardware, settings: Settings, effect: dict) 
         b, m = out["baseline"]["tokens_per_s_per_device"], out["method"]["tokens_per_s_per_device"]
         return {"metric": "throughput_at_capacity", "baseline": b, "method": m, "gain": m / b if b else None,
                 "details": out}
+    if effect.get("offload"):
+        return _compare_offload(model, hardware, settings, effect)
+    if effect.get("scheduling"):
+        return _compare_scheduling(model, hardware, settings, effect, step)
     limits = effect.get("ttft_limit"), effect.get("tpot_limit")
     if None in limits:
         raise CalculatorError("a chunked-prefill or disaggregated comparison needs ttft_limit and tpot_limit")
@@ -1012,4 +1072,61 @@ def compare(model: Model, hardware: Hardware, settings: Settings, effect: dict) 
                           prefill_tp=effect.get("prefill_tp"), decode_tp=effect.get("decode_tp"))
         b, m = d["colocated_tokens_per_s_per_device"], d["goodput_tokens_per_s_per_device"]
         return {"metric": "goodput", "baseline": b, "method": m, "gain": m / b if b else None, "details": d}
-    raise CalculatorError("a serving effect needs allocator, token_budget or disaggregated")
+    raise CalculatorError("a serving effect needs allocator, token_budget, disaggregated, scheduling or offload")
+
+
+def _compare_scheduling(model: Model, hardware: Hardware, settings: Settings, effect: dict, step: StepModel) -> dict:
+    """Iteration-level against request-level scheduling (see `compare`)."""
+    if effect["scheduling"] != "iteration":
+        raise CalculatorError(f"scheduling must be 'iteration', got {effect['scheduling']!r}")
+    ratio = effect.get("longest_output_ratio", 1.0)
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 1 <= ratio <= 1000:
+        raise CalculatorError(f"longest_output_ratio must be from 1 to 1000, got {ratio!r}")
+    ttft_limit = effect.get("ttft_limit", float("inf"))
+    tpot_limit = effect.get("tpot_limit", float("inf"))
+    P, G = settings.seq_len, settings.gen_len
+    longest = max(G, ceil(ratio * G - 1e-9))
+    ok = lambda s: s["ttft_s"] <= ttft_limit and s["tpot_worst_s"] <= tpot_limit  # noqa: E731
+    cap_m = capacity(model, hardware, settings, step=step, prefill_tokens=P)
+    rate = _max_rate(step, P, G, P * _MAX_BATCH, cap_m.max_batch, ok)
+    method = rate * G / settings.tp
+    cap_b = capacity(model, hardware, replace(settings, gen_len=longest), step=step)
+
+    def static(b):
+        ttft, decode = step.prefill(b, P), step.decode_total(b, P, longest)
+        return ttft, decode / max(longest - 1, 1), b * G / (ttft + decode) / settings.tp
+
+    b = _largest(lambda n: static(n)[0] <= ttft_limit and static(n)[1] <= tpot_limit, cap_b.max_batch)
+    ttft, tpot, base = static(b) if b else (None, None, 0.0)
+    return {"metric": "throughput_at_capacity", "baseline": base, "method": method,
+            "gain": method / base if base else None,
+            "details": {"longest_output_ratio": ratio, "longest_gen_len": longest,
+                        "baseline": {"max_batch": cap_b.max_batch, "batch": b, "ttft_s": ttft, "tpot_s": tpot,
+                                     "tokens_per_s_per_device": base},
+                        "method": {"max_batch": cap_m.max_batch, "requests_per_s": rate,
+                                   "tokens_per_s_per_device": method}}}
+
+
+def _compare_offload(model: Model, hardware: Hardware, settings: Settings, effect: dict) -> dict:
+    """An offloading engine at its batch against another at its own (see `compare`)."""
+    link = effect.get("link_bandwidth_gb_s")
+    link = link * 1e9 if link else None
+    nominal = link is None and not hardware.host_link_bandwidth  # no link: fine only while nothing crosses it
+    sides = {}
+    for name, batch_key, frac_key, attn in (("baseline", "baseline_batch", "baseline_weights_fraction", False),
+                                           ("method", "batch", "weights_fraction", effect.get("host_attention", False))):
+        b = effect.get(batch_key, settings.batch)
+        if isinstance(b, bool) or not isinstance(b, int) or not 1 <= b <= 1_000_000:
+            raise CalculatorError(f"{batch_key} must be an integer from 1 to 1e+06, got {b!r}")
+        o = offload(model, hardware, replace(settings, batch=b), weights_fraction=effect.get(frac_key),
+                    host_attention=bool(attn), link_bandwidth=1.0 if nominal else link)
+        if nominal and (o["weights_fraction"] or o["kv_fraction"]):
+            raise CalculatorError(f"hardware {hardware.id} has no host link bandwidth; offloading needs one")
+        sides[name] = {"batch": b, "weights_fraction": o["weights_fraction"], "kv_fraction": o["kv_fraction"],
+                       "host_attention": bool(attn), "tpot_s": o["tpot_s"], "ttft_s": o["ttft_s"], "bound": o["bound"],
+                       "host_bytes_per_step": o["host_bytes_per_step"], "fits": o["fits"],
+                       "tokens_per_s_per_device": o["tokens_per_s_per_device"]}
+    b, m = sides["baseline"]["tokens_per_s_per_device"], sides["method"]["tokens_per_s_per_device"]
+    return {"metric": "offload_throughput", "baseline": b, "method": m, "gain": m / b if b else None,
+            "details": {**sides, "link_bandwidth": None if nominal else link or hardware.host_link_bandwidth / 2,
+                        "tpot_gain": sides["baseline"]["tpot_s"] / sides["method"]["tpot_s"]}}

@@ -119,6 +119,7 @@ def run_serve(args, model, hardware, settings, baseline=None) -> str:
                                          kv_fraction=args.offload_kv,
                                          overlap=True if args.overlap is None else args.overlap,
                                          memory_fraction=args.memory_fraction or 1.0)
+    out["expected"] = serving.expected_curve(model, hardware, settings, [p["batch"] for p in out["curve"]["points"]])
     _finite_result(out)
     if args.format == "json":
         import json
@@ -181,13 +182,20 @@ def serve_table(out: dict) -> str:
         lines.append(f"  baseline without the method: up to {b['capacity']['max_batch']} requests"
                      + (f", {top['tokens_per_s_per_device']:.1f} tok/s/device at that batch" if top else ""))
     cv = out["curve"]
-    lines += ["", "throughput against latency (static batches)",
+    ex = out.get("expected") or {}
+    ex_at = {p["batch"]: p for p in ex.get("points", [])}
+    kind = (f"calibrated, {ex['device_class']}" if ex.get("calibrated") else "uncalibrated: equals the bound") \
+        if ex else ""
+    lines += ["", "throughput against latency (static batches; bound, then expected"
+              + (f" ({kind}; docs/accuracy.md)" if kind else "") + ")",
               f"  {'batch':>7} {'TTFT':>9} {'TPOT':>9} {'tok/s/device':>13} {'decode tok/s/dev':>17} "
-              f"{'tok/s/user':>11}  decode"]
+              f"{'tok/s/user':>11}  decode   {'exp TTFT':>9} {'exp TPOT':>9} {'exp tok/s/dev':>14}"]
     for p in cv["points"]:
+        e = ex_at.get(p["batch"])
+        tail = (f"   {_t(e['ttft_s']):>9} {_t(e['tpot_s']):>9} {e['tokens_per_s_per_device']:>14.1f}" if e else "")
         lines.append(f"  {p['batch']:>7} {_t(p['ttft_s']):>9} {_t(p['tpot_s']):>9} "
                      f"{p['tokens_per_s_per_device']:>13.1f} {p['decode_tokens_per_s_per_device']:>17.1f} "
-                     f"{p['tokens_per_s_per_user']:>11.1f}  {p['decode_bound']}")
+                     f"{p['tokens_per_s_per_user']:>11.1f}  {p['decode_bound']:<6}{tail}")
     knee = cv["knee_batch"]
     lines.append(f"  knee: decode compute-bound from batch {knee}" if knee else
                  "  knee: the decode step stays memory-bound at every batch (the cache reads grow with it)")
@@ -245,6 +253,8 @@ def _search_parser():
     p.add_argument("--ttft", type=float, metavar="S", help="TTFT limit, seconds")
     p.add_argument("--tpot", type=float, metavar="S", help="TPOT limit, seconds")
     p.add_argument("--tp", default="1,2,4,8", metavar="N[,N...]", help="tensor-parallel degrees (default 1,2,4,8)")
+    p.add_argument("--pp", default="1", metavar="N[,N...]",
+                   help="pipeline stages of --tp devices each (default 1; e.g. 1,2,4)")
     p.add_argument("--weights", default=",".join(WEIGHT_FORMATS), metavar="F[,F...]",
                    help=f"weight formats ({', '.join(WEIGHT_FORMATS)})")
     p.add_argument("--kv", default=",".join(KV_FORMATS), metavar="F[,F...]",
@@ -279,6 +289,11 @@ def run_search(argv) -> str:
         if not item.isdigit() or not 1 <= int(item) <= 65536:
             raise CalculatorError(f"--tp takes integers from 1 to 65536, got {item[:20]!r}")
         tps.append(int(item))
+    pps = []
+    for item in _names("--pp", args.pp):
+        if not item.isdigit() or not 1 <= int(item) <= 1024:
+            raise CalculatorError(f"--pp takes integers from 1 to 1024, got {item[:20]!r}")
+        pps.append(int(item))
     _finite("--ttft", args.ttft)
     _finite("--tpot", args.tpot)
     _ints("--block-size", args.block_size, 1_000_000)
@@ -297,7 +312,7 @@ def run_search(argv) -> str:
 
         model = load_model(args.model, args.catalogue)
     devices = [load_hardware(hw_id, args.catalogue) for hw_id in _names("--hardware", args.hardware)]
-    out = search(model, devices, settings, ttft_limit=args.ttft, tpot_limit=args.tpot, tps=tps,
+    out = search(model, devices, settings, ttft_limit=args.ttft, tpot_limit=args.tpot, tps=tps, pps=pps,
                  weight_formats=_names("--weights", args.weights), kv_formats=_names("--kv", args.kv),
                  **_capacity_options(args))
     _finite_result({k: v for k, v in out.items() if k not in ("seconds", "configurations_per_s")})
@@ -308,8 +323,12 @@ def run_search(argv) -> str:
     return search_table(out, args.front)
 
 
+def _par(p: dict) -> str:
+    return f"x{p['tp']}" + (f" pp{p['pp']}" if p.get("pp", 1) > 1 else "")
+
+
 def _config(p: dict) -> str:
-    return (f"{p['hardware']} x{p['tp']} {p['weights']} {p['kv']} batch {p['batch']}: TTFT {_t(p['ttft_s'])}, "
+    return (f"{p['hardware']} {_par(p)} {p['weights']} {p['kv']} batch {p['batch']}: TTFT {_t(p['ttft_s'])}, "
             f"TPOT {_t(p['tpot_s'])}, {p['tokens_per_s_per_device']:.1f} tok/s/device, "
             f"{p['tokens_per_s_per_user']:.1f} tok/s/user")
 
@@ -334,7 +353,7 @@ def search_table(out: dict, shown: int = 12) -> str:
     for p in front:
         mark = "" if p["meets_limits"] else "  (misses the limits)"
         lines.append(f"  {p['tokens_per_s_per_user']:>11.1f} {p['tokens_per_s_per_device']:>13.1f}  "
-                     f"{p['hardware']} x{p['tp']} {p['weights']} {p['kv']} batch {p['batch']}{mark}")
+                     f"{p['hardware']} {_par(p)} {p['weights']} {p['kv']} batch {p['batch']}{mark}")
     if out["skipped"]:
         first = out["skipped"][0]
         lines.append(f"\n{len(out['skipped'])} groups skipped, e.g. {first['hardware']} x{first['tp']} "

@@ -85,7 +85,12 @@ class Model:
     `qk_nope_head_dim`, `qk_rope_head_dim`, `v_head_dim`), MoE beyond Mixtral (`moe_intermediate_size`,
     `num_shared_experts`, `shared_expert_intermediate_size`, `dense_layers`: the layers whose MLP is
     dense) and Gated DeltaNet linear attention (`linear_num_key_heads`, `linear_num_value_heads`,
-    `linear_key_head_dim`, `linear_value_head_dim`, `linear_conv_kernel_dim`). `recipe` and `kinds`
+    `linear_key_head_dim`, `linear_value_head_dim`, `linear_conv_kernel_dim`) and Mamba state-space layers
+    (``mamba`` in `layer_types`; `mamba_d_state`, `mamba_d_conv`, `mamba_inner_size`, with `mamba_dt_rank`
+    for Mamba-1 or `mamba_n_heads` and `mamba_n_groups` for Mamba-2, `mamba_conv_bias`, `mamba_proj_bias`;
+    `no_mlp_layers`: the layers without an MLP, every layer of a pure Mamba model). A model whose every layer
+    is a Mamba layer has no attention: `num_attention_heads` may then be 0. `attention_output_gate`: q_proj also
+    writes a sigmoid gate on the attention output (Qwen3-Next's gated attention). `recipe` and `kinds`
     are derived. `params_total`, `params_active`, `kv_bytes_per_token()` and `attention_kind` describe
     the model for pages and JSON.
     """
@@ -126,6 +131,16 @@ class Model:
     linear_key_head_dim: int = 0
     linear_value_head_dim: int = 0
     linear_conv_kernel_dim: int = 0
+    mamba_d_state: int = 0
+    mamba_d_conv: int = 0
+    mamba_inner_size: int = 0
+    mamba_dt_rank: int = 0
+    mamba_n_heads: int = 0
+    mamba_n_groups: int = 0
+    mamba_conv_bias: bool = False
+    mamba_proj_bias: bool = False
+    no_mlp_layers: tuple = ()
+    attention_output_gate: bool = False
     recipe: tuple = field(init=False, repr=False, compare=False, default=())
     kinds: tuple = field(init=False, repr=False, compare=False, default=())
 
@@ -135,6 +150,9 @@ class Model:
             raise CalculatorError(
                 f"{where}architecture must be one of {', '.join(ARCHITECTURES)}, got {self.architecture!r}"
             )
+        types = self.layer_types
+        no_attention = (self.num_attention_heads == 0 and not isinstance(self.num_attention_heads, bool)
+                        and isinstance(types, (list, tuple)) and bool(types) and all(t == "mamba" for t in types))
         for field in (
             "hidden_size",
             "intermediate_size",
@@ -142,25 +160,33 @@ class Model:
             "num_attention_heads",
             "vocab_size",
         ):
-            _positive_int(where, field, getattr(self, field))
+            if not (no_attention and field == "num_attention_heads"):
+                _positive_int(where, field, getattr(self, field))
         check_range(where, "max_position_embeddings", self.max_position_embeddings)
         set_ = object.__setattr__
-        if self.num_key_value_heads is None:
-            set_(self, "num_key_value_heads", self.num_attention_heads)
-        _positive_int(where, "num_key_value_heads", self.num_key_value_heads)
-        if self.num_attention_heads % self.num_key_value_heads:
-            raise CalculatorError(
-                f"{where}num_attention_heads ({self.num_attention_heads}) must be a multiple of "
-                f"num_key_value_heads ({self.num_key_value_heads})"
-            )
-        if self.head_dim is None:
-            if self.hidden_size % self.num_attention_heads:
+        if no_attention:  # every layer a Mamba layer: no heads
+            if self.num_key_value_heads not in (None, 0) or self.head_dim not in (None, 0):
+                raise CalculatorError(f"{where}a model without attention layers has no num_key_value_heads or "
+                                      f"head_dim")
+            set_(self, "num_key_value_heads", 0)
+            set_(self, "head_dim", 0)
+        else:
+            if self.num_key_value_heads is None:
+                set_(self, "num_key_value_heads", self.num_attention_heads)
+            _positive_int(where, "num_key_value_heads", self.num_key_value_heads)
+            if self.num_attention_heads % self.num_key_value_heads:
                 raise CalculatorError(
-                    f"{where}hidden_size ({self.hidden_size}) is not a multiple of num_attention_heads "
-                    f"({self.num_attention_heads}); give head_dim"
+                    f"{where}num_attention_heads ({self.num_attention_heads}) must be a multiple of "
+                    f"num_key_value_heads ({self.num_key_value_heads})"
                 )
-            set_(self, "head_dim", self.hidden_size // self.num_attention_heads)
-        _positive_int(where, "head_dim", self.head_dim)
+            if self.head_dim is None:
+                if self.hidden_size % self.num_attention_heads:
+                    raise CalculatorError(
+                        f"{where}hidden_size ({self.hidden_size}) is not a multiple of num_attention_heads "
+                        f"({self.num_attention_heads}); give head_dim"
+                    )
+                set_(self, "head_dim", self.hidden_size // self.num_attention_heads)
+            _positive_int(where, "head_dim", self.head_dim)
         if self.architecture == "mixtral":
             _positive_int(where, "num_local_experts", self.num_local_experts)
             _positive_int(where, "num_experts_per_tok", self.num_experts_per_tok)
@@ -206,7 +232,10 @@ class Model:
                           ("shared_expert_intermediate_size", "intermediate_size"),
                           ("linear_num_key_heads", "num_attention_heads"),
                           ("linear_num_value_heads", "num_attention_heads"), ("linear_key_head_dim", "head_dim"),
-                          ("linear_value_head_dim", "head_dim"), ("linear_conv_kernel_dim", "head_dim")):
+                          ("linear_value_head_dim", "head_dim"), ("linear_conv_kernel_dim", "head_dim"),
+                          ("mamba_d_state", "head_dim"), ("mamba_d_conv", "head_dim"),
+                          ("mamba_inner_size", "intermediate_size"), ("mamba_dt_rank", "hidden_size"),
+                          ("mamba_n_heads", "num_attention_heads"), ("mamba_n_groups", "num_attention_heads")):
             value = getattr(self, name)
             if value:
                 _positive_int(where, name, value)
@@ -215,7 +244,7 @@ class Model:
                 raise CalculatorError(f"{where}{name} must be a positive integer, got {show(value)}")
             else:
                 set_(self, name, 0)
-        for name in ("attention_sinks", "qk_norm"):
+        for name in ("attention_sinks", "qk_norm", "mamba_conv_bias", "mamba_proj_bias", "attention_output_gate"):
             if not isinstance(getattr(self, name), bool):
                 raise CalculatorError(f"{where}{name} must be true or false, got {show(getattr(self, name))}")
         if self.kv_lora_rank:
@@ -236,12 +265,32 @@ class Model:
         if self.linear_num_value_heads % (self.linear_num_key_heads or 1):
             raise CalculatorError(f"{where}linear_num_value_heads ({self.linear_num_value_heads}) must be a multiple "
                                   f"of linear_num_key_heads ({self.linear_num_key_heads})")
+        mamba = self.mamba_d_state or self.mamba_d_conv or self.mamba_inner_size or self.mamba_dt_rank \
+            or self.mamba_n_heads or self.mamba_n_groups
+        if mamba:
+            for name in ("mamba_d_state", "mamba_d_conv", "mamba_inner_size"):
+                if not getattr(self, name):
+                    raise CalculatorError(f"{where}Mamba layers need {name}")
+            if bool(self.mamba_dt_rank) == bool(self.mamba_n_heads):
+                raise CalculatorError(f"{where}Mamba layers need mamba_dt_rank (Mamba-1) or mamba_n_heads (Mamba-2), "
+                                      f"not both")
+            if self.mamba_n_heads:
+                if not self.mamba_n_groups:
+                    raise CalculatorError(f"{where}Mamba-2 layers (mamba_n_heads) need mamba_n_groups")
+                if self.mamba_inner_size % self.mamba_n_heads or self.mamba_n_heads % self.mamba_n_groups:
+                    raise CalculatorError(f"{where}mamba_n_heads ({self.mamba_n_heads}) must divide mamba_inner_size "
+                                          f"({self.mamba_inner_size}) and be a multiple of mamba_n_groups "
+                                          f"({self.mamba_n_groups})")
+            elif self.mamba_n_groups:
+                raise CalculatorError(f"{where}mamba_n_groups needs mamba_n_heads (Mamba-2)")
         layers = self.num_hidden_layers
         if self.layer_types is not None:
             types = tuple(self.layer_types)
-            if len(types) != layers or any(t not in ("full", "window", "linear") for t in types):
-                raise CalculatorError(f"{where}layer_types must list 'full', 'window' or 'linear' for each of the "
-                                      f"{layers} layers")
+            if len(types) != layers or any(t not in ("full", "window", "linear", "mamba") for t in types):
+                kinds = "'full', 'window', 'linear' or 'mamba'" if mamba else "'full', 'window' or 'linear'"
+                raise CalculatorError(f"{where}layer_types must list {kinds} for each of the {layers} layers")
+            if "mamba" in types and not mamba:
+                raise CalculatorError(f"{where}mamba layers need mamba_d_state and the other mamba_ fields")
             if "window" in types and not self.sliding_window:
                 raise CalculatorError(f"{where}window layers need sliding_window")
             if "linear" in types and not self.linear_num_value_heads:
@@ -249,10 +298,13 @@ class Model:
             set_(self, "layer_types", types)
         elif self.linear_num_value_heads:
             raise CalculatorError(f"{where}linear attention fields need layer_types naming the linear layers")
-        dense = tuple(self.dense_layers)
-        if any(isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < layers for i in dense):
-            raise CalculatorError(f"{where}dense_layers must be layer indices from 0 to {layers - 1}")
-        set_(self, "dense_layers", tuple(sorted(set(dense))))
+        if mamba and (self.layer_types is None or "mamba" not in self.layer_types):
+            raise CalculatorError(f"{where}mamba fields need layer_types naming the mamba layers")
+        for name in ("dense_layers", "no_mlp_layers"):
+            indices = tuple(getattr(self, name))
+            if any(isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < layers for i in indices):
+                raise CalculatorError(f"{where}{name} must be layer indices from 0 to {layers - 1}")
+            set_(self, name, tuple(sorted(set(indices))))
 
     @property
     def gated_mlp(self) -> bool:
@@ -292,6 +344,8 @@ class Model:
 
     def _counts(self) -> tuple[int, int]:
         """(total, active) parameters from the recipe; integers, so exact in any order."""
+        from calculator.recipe import mamba_weights
+
         h, d = self.hidden_size, self.head_dim
         heads, kv_heads = self.num_attention_heads, self.num_key_value_heads
         norm_params = 2 * h if self.norm == "layernorm" else h
@@ -310,11 +364,13 @@ class Model:
                 # in_proj_qkvz, in_proj_ba, conv1d, A_log + dt_bias, gated norm, out_proj
                 layer = h * (2 * kd + 2 * vd) + h * 2 * nv + (2 * kd + vd) * att.conv_kernel + 2 * nv
                 layer += att.linear_value_dim + vd * h
+            elif att.kind == "mamba":
+                layer = sum(mamba_weights(att, h, 1))
             else:
                 q, kv = heads * d, kv_heads * d
-                layer = h * q + 2 * h * kv + q * h
+                layer = h * q + 2 * h * kv + q * h + (h * q if att.output_gate else 0)
                 if self.qkv_bias:
-                    layer += q + 2 * kv
+                    layer += q + 2 * kv + (q if att.output_gate else 0)
                 if self.o_bias:
                     layer += h
                 if att.qk_norm:
@@ -323,6 +379,10 @@ class Model:
                 layer += heads
             layer += 2 * norm_params
             i = mlp.width
+            if mlp.kind == "none":  # no MLP, no MLP norm
+                total += group.count * (layer - norm_params)
+                active += group.count * (layer - norm_params)
+                continue
             if mlp.kind == "moe":
                 expert = 3 * h * i + ((2 * i + h) if self.mlp_bias else 0)
                 base = layer + h * mlp.experts + (mlp.experts if self.mlp_bias else 0)
@@ -349,7 +409,7 @@ class Model:
             att = group.attention
             if att.kind == "latent":
                 total += group.count * (att.kv_lora_rank + att.qk_rope_head_dim)
-            elif att.kind == "linear":
+            elif att.kind in ("linear", "mamba"):
                 continue  # a fixed state per sequence: no bytes per token
             else:
                 total += group.count * 2 * self.num_key_value_heads * self.head_dim
@@ -360,6 +420,10 @@ class Model:
         """The attention in words: MHA, GQA, MQA or MLA, with the window layers, e.g.
         ``GQA, sliding window 1024 on 52 of 62 layers``."""
         linear = sum(g.count for g in self.recipe if g.attention.kind == "linear")
+        mamba = sum(g.count for g in self.recipe if g.attention.kind == "mamba")
+        version = "Mamba-2" if self.mamba_n_heads else "Mamba"
+        if mamba == self.num_hidden_layers:
+            return f"none: {version} state space on all {mamba} layers"
         if self.kv_lora_rank:
             text = "MLA"
         elif self.num_key_value_heads == 1:
@@ -375,6 +439,8 @@ class Model:
             text += f", sliding window {self.sliding_window} on {window} of {self.num_hidden_layers} layers"
         if linear:
             text += f", linear attention (Gated DeltaNet) on {linear} of {self.num_hidden_layers} layers"
+        if mamba:
+            text += f", {version} state space on {mamba} of {self.num_hidden_layers} layers"
         if self.attention_sinks:
             text += ", sinks"
         return text

@@ -392,28 +392,41 @@ def predicted(cat: Catalogue, method: Method, claim: Claim, methods: dict | None
 
 def expected_ratio(cat: Catalogue, method: Method, claim: Claim, methods: dict | None = None) -> float | None:
     """The calibrated expected value of a time claim in its setting (calculator.expected): each side's
-    stages at their expected efficiencies instead of the peaks; None for memory, max-batch and kernel
-    claims, or where the calibration cannot say."""
+    stages at their expected efficiencies instead of the peaks (a max-batch throughput claim: each side at
+    the largest batch the bound finds for it); None for memory, kernel and serving claims, or where the
+    calibration cannot say."""
     s = claim.setting
-    if claim.metric in ("memory_reduction", "kernel_speedup") or s.max_batch or not (s.model and s.hardware) \
-            or method.effect.kind == "serving":
+    if claim.metric in ("memory_reduction", "kernel_speedup") or not (s.model and s.hardware) \
+            or method.effect.kind == "serving" or (s.max_batch and claim.metric != "throughput_gain"):
         return None
     settings = claim_settings(claim)
     hw = cat.hardware[s.hardware]
     m_settings = _method_settings(settings, method)
+    # A baseline that is another entry (AWQ against QuIK, ...) runs at that entry's widths, not at 16 bits.
+    b_settings = _method_settings(settings, (methods or {})[s.baseline_method]) if s.baseline_method else settings
     base_run, out_run = claim_runs(cat, method, claim, methods)
 
-    def times(run, at: Settings) -> tuple[float, float]:
-        first = run(settings)
-        prefill = _expected(first.prefill.time_s, first.prefill, hw, at)
+    def times(run, at: Settings, shape: Settings = settings) -> tuple[float, float]:
+        first = run(shape)
+        prefill = _expected(first.prefill.time_s, first.prefill, hw, replace(at, batch=shape.batch))
 
         def step(c: int) -> float:
-            o = run(replace(settings, seq_len=c))
-            return _expected(o.decode_token_s, o.decode, hw, replace(at, seq_len=c))
-        return prefill, decode_time(step, settings)
+            o = run(replace(shape, seq_len=c))
+            return _expected(o.decode_token_s, o.decode, hw, replace(at, batch=shape.batch, seq_len=c))
+        return prefill, decode_time(step, shape)
 
     try:
-        (bp, bd), (mp, md) = times(base_run, settings), times(out_run, m_settings)
+        if s.max_batch:  # tokens per second of each side at its own largest batch, as _max_batch_throughput
+            capacity = hw.memory_bytes
+            rates = []
+            for run, at in ((base_run, b_settings), (out_run, m_settings)):
+                batch = min(Request(run, settings, capacity).max_batch or 0, MAX_CLAIM_BATCH) if capacity else 0
+                if batch < 1:
+                    return None
+                shape = replace(settings, batch=batch)
+                rates.append(batch * settings.gen_len / sum(times(run, at, shape)))
+            return rates[1] / rates[0]
+        (bp, bd), (mp, md) = times(base_run, b_settings), times(out_run, m_settings)
     except (CalculatorError, ImportError, KeyError, ValueError, ZeroDivisionError):
         return None
     if claim.metric == "prefill_speedup":
@@ -446,10 +459,27 @@ def _max_batch_throughput(cat: Catalogue, method: Method, claim: Claim, settings
     return rates[1] / rates[0], ""
 
 
-def verdict(claimed: float, bound: float | None) -> str:
+# Verdict words. A claim with an expected value (a time ratio: the calibrated expected times of both sides,
+# calculator.expected) is judged two-sided: against the expected ratio and against the bound. A claim with
+# none (memory reductions, serving comparisons) keeps the bound-only words.
+PLAUSIBLE, OPTIMISTIC, BEYOND = "plausible", "optimistic", "beyond the bound"
+CONSISTENT, ABOVE = "consistent", "above the roofline bound"
+NOT_CHECKABLE = "not checkable"
+VERDICTS = (PLAUSIBLE, OPTIMISTIC, BEYOND, CONSISTENT, ABOVE, NOT_CHECKABLE)
+OVER_BOUND = (BEYOND, ABOVE)  # the verdicts of a claim above its bound (an entry explains these)
+
+
+def verdict(claimed: float, bound: float | None, expected: float | None = None) -> str:
+    """plausible: at most TOLERANCE x the expected ratio; optimistic: above that but within TOLERANCE x
+    the bound; beyond the bound: above TOLERANCE x the bound. Without an expected value: consistent
+    (within TOLERANCE x the bound) or above the roofline bound; without a bound: not checkable."""
     if bound is None:
-        return "not checkable"
-    return "consistent" if claimed <= bound * TOLERANCE else "above the roofline bound"
+        return NOT_CHECKABLE
+    if expected is None:
+        return CONSISTENT if claimed <= bound * TOLERANCE else ABOVE
+    if claimed > bound * TOLERANCE:
+        return BEYOND
+    return PLAUSIBLE if claimed <= expected * TOLERANCE else OPTIMISTIC
 
 
 # A claim with neither catalogue ids nor an outside_roofline reason: data still to fill in.
@@ -515,10 +545,11 @@ def claim_check(cat: Catalogue, method: Method, claim: Claim, methods: dict | No
                       else "serving-metric" if why.startswith(SERVING_METRIC)
                       else "serving-unbounded" if why.startswith(SERVING_UNBOUNDED) else "calculator-error")
     checked = value is not None
-    above = checked and verdict(claim.value, value) == "above the roofline bound"
     expected = expected_ratio(cat, method, claim, methods) if checked else None
+    word = verdict(claim.value, value, expected)
+    above = word in OVER_BOUND
     return {"metric": claim.metric, "claimed": claim.value, "predicted": value,
-            "verdict": verdict(claim.value, value), "why": why or None, "reason": reason,
+            "verdict": word, "why": why or None, "reason": reason,
             "source": claim.source, "explanation": claim.explanation if above else None, "expected": expected,
             "setting": serving_setting(method, claim) if checked and method.effect.kind == "serving"
             else _device_free(checked_setting(claim), device_free) if checked else None,
@@ -597,8 +628,10 @@ def _serving_compare(cat: Catalogue, effect: dict, model: str, hardware: str, se
 
 def serving_predicted(cat: Catalogue, method: Method, claim: Claim, settings: Settings) -> tuple[float | None, str]:
     """A serving claim's bound: compare()'s gain (throughput at capacity, or goodput within the limits) in the
-    claim's setting. Only throughput claims: a serving comparison gives no single-run speedup or memory ratio."""
-    if claim.metric != "throughput_gain":
+    claim's setting. Only throughput claims, and the decode speedup of an offloading comparison (its TPOT ratio):
+    a serving comparison gives no other single-run speedup or memory ratio."""
+    offload = bool(method.effect.model_dump(exclude_none=True).get("offload"))
+    if claim.metric != "throughput_gain" and not (offload and claim.metric == "decode_speedup"):
         return None, f"{SERVING_METRIC} throughput at capacity or goodput, not {claim.metric}"
     try:
         out = _serving_compare(cat, serving_effect(method, claim), claim.setting.model, claim.setting.hardware,
@@ -610,6 +643,8 @@ def serving_predicted(cat: Catalogue, method: Method, claim: Claim, settings: Se
             return None, (f"{SERVING_UNBOUNDED} ({out['method']:.4g} output tokens/s per device with the method), so "
                           "any claimed gain is within the bound")
         return None, "neither side serves a request of this shape within the limits"
+    if claim.metric == "decode_speedup":
+        return out["details"]["tpot_gain"], ""
     return out["gain"], ""
 
 
@@ -638,6 +673,19 @@ def serving_words(method: Method, claim: Claim | None = None) -> str:
     if e.get("token_budget"):
         return (f"; goodput: chunked prefill, {e['token_budget']} tokens per iteration, against whole prompts "
                 f"({_limits_words(e)})")
+    if e.get("scheduling"):
+        return (f"; output tokens/s per device at capacity: iteration-level scheduling against request-level batches "
+                f"that run {e.get('longest_output_ratio', 1):g}x the mean output ({_limits_words(e)})")
+    if e.get("offload"):
+        link = (f"a {e['link_bandwidth_gb_s']:g} GB/s tier" if e.get("link_bandwidth_gb_s")
+                else "the host link")
+
+        def share(key):
+            return "what does not fit" if e.get(key) is None else f"{100 * e[key]:.3g}% of the weights"
+        return (f"; output tokens/s per device (and time per output token), streaming over {link}: "
+                f"{share('weights_fraction')} at batch {e.get('batch', 1)}"
+                + (" with attention on the host" if e.get("host_attention") else "")
+                + f" against {share('baseline_weights_fraction')} at batch {e.get('baseline_batch', 1)}")
     return f"; goodput per device: disaggregated prefill and decode pools against one colocated server ({_limits_words(e)})"
 
 
@@ -655,7 +703,18 @@ def serving_comparison(cat: Catalogue, method: Method, sc) -> dict:
     settings = Settings(seq_len=sc.seq_len, gen_len=sc.gen_len, tp=sc.tp)
     out = _serving_compare(cat, effect, sc.model, sc.hardware, settings)
     rows = []
-    if out["metric"] == "throughput_at_capacity":
+    if effect.get("scheduling"):
+        b, m = out["details"]["baseline"], out["details"]["method"]
+        rows.append(["Requests that fit (capacity)", b["max_batch"], m["max_batch"]])
+        rows.append(["Batch run (static, until the longest output)", b["batch"], "continuous"])
+        rows.append(["Output tokens/s per device at capacity (bound)", f'{out["baseline"]:,.0f}', f'{out["method"]:,.0f}'])
+    elif out["metric"] == "offload_throughput":
+        b, m = out["details"]["baseline"], out["details"]["method"]
+        rows.append(["Batch", b["batch"], m["batch"]])
+        rows.append(["Weights streamed per step", f'{100 * b["weights_fraction"]:.3g}%', f'{100 * m["weights_fraction"]:.3g}%'])
+        rows.append(["Time per output token (bound)", f'{b["tpot_s"]:.3g} s', f'{m["tpot_s"]:.3g} s'])
+        rows.append(["Output tokens/s per device (bound)", f'{out["baseline"]:,.3g}', f'{out["method"]:,.3g}'])
+    elif out["metric"] == "throughput_at_capacity":
         b, m = out["details"]["baseline"], out["details"]["method"]
         rows.append(["Requests that fit (capacity)", b["max_batch"], m["max_batch"]])
         rows.append(["Reserved KV slots never used", f'{100 * b["waste_fraction"]:.1f}%',

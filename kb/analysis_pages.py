@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from calculator import Settings
 from calculator.effects import serving_options
-from kb.analysis import TOLERANCE, VERSION, Analysis, bound_ignores, comparison_query
+from kb.analysis import TOLERANCE, VERDICTS, VERSION, Analysis, bound_ignores, comparison_query
 from kb.load import KB
 from kb.markup import attr, front_matter, table, text
 from kb.render import METRIC_LABELS, Column, method_page_path
@@ -171,14 +171,14 @@ def analysis_section(analyses: dict[str, Analysis]):
                     verdict += f', at an assumed setting: {text(c["scenario"])}'
                 if c.get("explanation"):
                     why = f' <br><small>Why: {text(c["explanation"])}</small>'
-                rows.append([text(METRIC_LABELS[c["metric"]]), claimed, _predicted(c), _expected_cell(c),
+                rows.append([text(METRIC_LABELS[c["metric"]]), claimed, _expected_cell(c), _predicted(c),
                              verdict + why, _checked_in(c, page), where])
             out.append('<div class="kb-cards" markdown>\n\n'  # cards on a phone, like the scenario table
-                       + table(["Claim", "Claimed", "Roofline bound", "Expected", "Verdict", "Checked in", "Where"],
+                       + table(["Claim", "Claimed", "Expected", "Roofline bound", "Verdict", "Checked in", "Where"],
                                rows) + "\n</div>\n")
-            out.append("\n*Roofline bound*: the ideal ratio with every layer at the device's peak; *expected*: the "
-                       "same setting at the calibrated efficiencies of measured runs "
-                       "([accuracy](../accuracy.md)).\n")
+            out.append("\n*Expected*: the same setting at the calibrated efficiencies of measured runs "
+                       "([accuracy](../accuracy.md)); *roofline bound*: the ideal ratio with every layer at the "
+                       f"device's peak. {VERDICT_WORDS}\n")
         return "".join(out)
 
     return section
@@ -263,7 +263,7 @@ def _branch(method: Method) -> str:
 
 def claims_scatter(points: list[tuple[str, str, str, float, float]]) -> str:
     """SVG scatter of claimed ratio (y) against the roofline bound (x), log axes: one dot per judged
-    claim, coloured by branch; the y = x line and the band up to the tolerance (consistent) shaded.
+    claim, coloured by branch; the y = x line and the band up to the tolerance (within the bound) shaded.
     `points` are (branch, label, method id, bound, claimed[, scenario label when judged at an assumed
     setting: drawn as a ring])."""
     import math
@@ -322,11 +322,23 @@ def claims_scatter(points: list[tuple[str, str, str, float, float]]) -> str:
                    f'({sum(p[0] == branch for p in points)})</text>')
     ly = top + 10 + 18 * len(present) + 8
     out.append(f'<rect x="{w - right + 10}" y="{ly - 6}" width="12" height="12" fill="#2ca02c" fill-opacity="0.15"/>'
-               f'<text x="{w - right + 26}" y="{ly + 4}" font-size="12">consistent</text>'
+               f'<text x="{w - right + 26}" y="{ly + 4}" font-size="12">within the bound</text>'
                f'<circle cx="{w - right + 16}" cy="{ly + 20}" r="4" fill="none" stroke="#555"/>'
                f'<text x="{w - right + 26}" y="{ly + 24}" font-size="12">assumed setting</text>')
     out.append("</svg>")
     return "".join(out)
+
+
+VERDICT_WORDS = (f"A claim up to {TOLERANCE:.2f}x the expected ratio is *plausible*; above that but within "
+                 f"{TOLERANCE:.2f}x the bound it is *optimistic* (more than typical runs reach, less than an ideal "
+                 "one); above the bound it is *beyond the bound*. A claim with no expected value (memory "
+                 "reductions, throughput at the largest batch, serving comparisons) is judged against the bound "
+                 f"only: *consistent* up to {TOLERANCE:.2f}x of it, else *above the roofline bound*.")
+"""The verdict words, defined once for the method pages and the claims page (kb.analysis.verdict)."""
+
+
+def _verdict_order(word: str) -> int:
+    return VERDICTS.index(word) if word in VERDICTS else len(VERDICTS)
 
 
 # Plain words for the reasons a claim gets no verdict, as headings of the lists below the tables.
@@ -345,12 +357,12 @@ REASON_WORDS = {
 
 def claims_page(kb: KB, analyses: dict[str, Analysis]) -> str:
     out = [front_matter(title="Claims"), "# Claims against the roofline\n\n",
-           "Every speedup or memory claim in the knowledge base next to what the roofline model predicts "
-           f"for the same setting (calculator {VERSION}). A claim up to {TOLERANCE:.2f}x the bound is "
-           "*consistent*; one beyond it is *above the roofline bound*, and the entry says why (a baseline far "
-           "from its own roof, a larger batch, something the effect does not model). Values the paper does not "
-           "state for the number are chosen by us and marked *assumed*. Next to the bound stands the *expected* "
-           "ratio: the same setting at the efficiencies measured runs reach ([accuracy](accuracy.md)). "
+           "Every speedup or memory claim in the knowledge base next to two values for the same setting "
+           f"(calculator {VERSION}): the *expected* ratio, both sides at the efficiencies measured runs reach "
+           "([accuracy](accuracy.md)), and the *roofline bound*, both sides at the device's peaks. "
+           f"{VERDICT_WORDS} A claim beyond the bound comes with the entry's reason (a baseline far from its "
+           "own roof, a larger batch, something the effect does not model). Values the paper does not "
+           "state for the number are chosen by us and marked *assumed*. "
            "A claim gets no verdict when it "
            "measures a kernel, an accelerator design, training, another metric, or a comparison with another "
            "method; the reason is listed. Decode and end-to-end figures follow the context as it grows "
@@ -377,17 +389,19 @@ def claims_page(kb: KB, analyses: dict[str, Analysis]) -> str:
                 verdict += f'<br><small>{text(c["explanation"])}</small>'
             group["checked"].append([name, f'{text(METRIC_LABELS[c["metric"]])} **{c["claimed"]:g}x** '
                                      f'<br><small>{text(c["source"])}</small>',
-                                     f'{_predicted(c)} / {_expected_cell(c)}', verdict,
+                                     f'{_expected_cell(c)} / {_predicted(c)}', verdict,
                                      f'<small>{_checked_in(c, "claims.md")}</small>'])
     judged = sum(v for k, v in counts.items() if k != "not checkable")
     total = sum(counts.values())
     out.append(f"{judged} of {total} claims have a verdict: "
-               + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + ".\n\n")
+               + ", ".join(f"{v} {k}" for k, v in sorted(counts.items(), key=lambda kv: _verdict_order(kv[0])))
+               + ".\n\n")
     out.append('<div class="kb-claims-plot" markdown="0">' + claims_scatter(points) + "</div>\n\n")
     out.append("Each dot is one judged claim (hover for the method and the values); a ring is a claim the paper "
                "states without a setting, judged at an assumed scenario. Below the dashed line "
                f"the claim is within {TOLERANCE:.2f}x of the bound; above it the paper reports more than an "
-               "ideal run of its setting allows.\n\n")
+               "ideal run of its setting allows. The picture shows the bound only; the tables give the expected "
+               "ratio beside it.\n\n")
     order = [b for b in BRANCH_COLOURS if b in branches] + sorted(set(branches) - set(BRANCH_COLOURS))
     for branch in order:
         group = branches[branch]
@@ -396,7 +410,7 @@ def claims_page(kb: KB, analyses: dict[str, Analysis]) -> str:
             continue
         out.append(f"\n## {text(branch)}\n\n{len(group['checked'])} with a verdict, {n_un} without.\n\n")
         if group["checked"]:
-            out.append(table(["Method", "Claim (where)", "Bound / expected", "Verdict", "Checked in"],
+            out.append(table(["Method", "Claim (where)", "Expected / bound", "Verdict", "Checked in"],
                              group["checked"]))
         if n_un:
             out.append(f"\n### Without a verdict ({n_un})\n\n")

@@ -66,8 +66,18 @@ _MODEL_FIELDS = (
     "linear_key_head_dim",
     "linear_value_head_dim",
     "linear_conv_kernel_dim",
+    "mamba_d_state",
+    "mamba_d_conv",
+    "mamba_inner_size",
+    "mamba_dt_rank",
+    "mamba_n_heads",
+    "mamba_n_groups",
+    "mamba_conv_bias",
+    "mamba_proj_bias",
+    "no_mlp_layers",
+    "attention_output_gate",
 )
-_TUPLE_FIELDS = ("layer_types", "dense_layers")
+_TUPLE_FIELDS = ("layer_types", "dense_layers", "no_mlp_layers")
 _REQUIRED_MODEL = ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
                    "vocab_size")
 
@@ -152,6 +162,10 @@ def model_from_dict(data: dict, where: str = "model") -> Model:
             return Model(**{**_fields_of(model), "name": str(data.get("name", "")) or model.id})
         except (CalculatorError, TypeError, ValueError) as exc:
             raise CatalogueError(str(exc) if str(exc).startswith(where) else f"{where}: {exc}") from None
+    types = data.get("layer_types")
+    if data.get("num_attention_heads") is None and isinstance(types, list) and types and all(
+            t == "mamba" for t in types):
+        data = {**data, "num_attention_heads": 0}  # no attention layer (pure Mamba): no heads stated
     missing = [key for key in _REQUIRED_MODEL if data.get(key) is None]
     if missing:
         raise CatalogueError(f"{where}: missing field {', '.join(missing)}")

@@ -384,12 +384,27 @@ class ServingParams(Strict):
     tpot_limit_s: float | None = Field(None, gt=0, le=1e5, description="Time-per-output-token limit, seconds.")
     prefill_tp: int | None = Field(None, gt=0, le=1024, description="Devices of one prefill instance.")
     decode_tp: int | None = Field(None, gt=0, le=1024, description="Devices of one decode instance.")
+    longest_output_ratio: float | None = Field(
+        None, ge=1, le=1000, description="Scheduling: a request-level batch runs until its longest request ends, "
+                                         "this many times the mean output (gen_len).")
+    batch: int | None = Field(None, gt=0, le=1_000_000, description="Offload: the method's (effective) batch.")
+    baseline_batch: int | None = Field(None, gt=0, le=1_000_000, description="Offload: the baseline's batch.")
+    weights_fraction: float | None = Field(
+        None, ge=0, le=1, description="Offload: share of the weights the method streams per step (default: what "
+                                      "does not fit the device).")
+    baseline_weights_fraction: float | None = Field(
+        None, ge=0, le=1, description="Offload: share of the weights the baseline streams per step (default: what "
+                                      "does not fit the device).")
+    link_bandwidth_gb_s: float | None = Field(
+        None, gt=0, le=1e6, description="Offload: one-direction GB/s of the slow tier (flash, SSD); default half "
+                                        "the device's host link.")
 
 
 class ServingEffect(ServingParams):
     kind: Literal["serving"] = Field(
         description="A serving method: it changes what a loaded server holds or how it schedules (KV allocator, "
-                    "chunked prefill, disaggregated pools), not one forward pass; analysed by "
+                    "chunked prefill, disaggregated pools, iteration-level scheduling, offloading at a large "
+                    "batch), not one forward pass; analysed by "
                     "calculator.serving.compare (--stage serve), never applied to a single run.")
     allocator: Literal["paged", "reserve"] | None = Field(
         None, description="The method's KV-cache allocator (PagedAttention: paged); compared at capacity with "
@@ -398,6 +413,15 @@ class ServingEffect(ServingParams):
                                     description="Tokens the method reserves per request, with allocator reserve.")
     disaggregated: bool | None = Field(None, description="Prefill and decode on separate pools (DistServe, "
                                                          "Splitwise), against one colocated server.")
+    scheduling: Literal["iteration"] | None = Field(
+        None, description="Iteration-level scheduling (Orca's continuous batching) against request-level static "
+                          "batches that run until their longest request ends (longest_output_ratio).")
+    offload: bool | None = Field(
+        None, description="An offloading engine (weights and cache streamed from host memory or flash) at its batch "
+                          "against another at baseline_batch (FlexGen against ZeRO-Inference / Accelerate).")
+    host_attention: bool | None = Field(
+        None, description="Offload: attention over the host-resident cache runs on the host, so the cache never "
+                          "crosses the link (FlexGen's CPU delegation).")
     basis: str | None = Field(None, description=BASIS)
     ignores: str | None = Field(None, description=IGNORES)
 
@@ -410,14 +434,17 @@ class ServingEffect(ServingParams):
 def check_serving(effect: dict) -> None:
     """Refuse a serving effect (or an effect with a claim's changes merged in) that compare() would not analyse
     as written: exactly one mode, and no parameter that mode ignores."""
-    modes = [k for k in ("allocator", "token_budget", "disaggregated") if effect.get(k)]
+    modes = [k for k in ("allocator", "token_budget", "disaggregated", "scheduling", "offload") if effect.get(k)]
     if len(modes) != 1:
-        raise ValueError("a serving effect needs exactly one of allocator, token_budget and disaggregated: true"
-                         + (f" (got {', '.join(modes)})" if modes else ""))
+        raise ValueError("a serving effect needs exactly one of allocator, token_budget and disaggregated: true "
+                         "(or scheduling, offload: true)" + (f" (got {', '.join(modes)})" if modes else ""))
     mode = modes[0]
     own = {"allocator": {"allocator", "block_size", "max_seq_len", "baseline_allocator", "baseline_max_seq_len"},
            "token_budget": {"token_budget", "ttft_limit_s", "tpot_limit_s"},
-           "disaggregated": {"disaggregated", "ttft_limit_s", "tpot_limit_s", "prefill_tp", "decode_tp"}}[mode]
+           "disaggregated": {"disaggregated", "ttft_limit_s", "tpot_limit_s", "prefill_tp", "decode_tp"},
+           "scheduling": {"scheduling", "longest_output_ratio", "ttft_limit_s", "tpot_limit_s"},
+           "offload": {"offload", "batch", "baseline_batch", "weights_fraction", "baseline_weights_fraction",
+                       "host_attention", "link_bandwidth_gb_s"}}[mode]
     stray = sorted(k for k in effect if k not in own | {"kind", "basis", "ignores"})
     if stray:
         raise ValueError(f"{', '.join(stray)} has no meaning with {mode}; remove it")
@@ -916,7 +943,9 @@ MODEL_SHAPE_FIELDS = (
     "layer_types", "attention_sinks", "qk_norm", "q_lora_rank", "kv_lora_rank", "qk_nope_head_dim",
     "qk_rope_head_dim", "v_head_dim", "moe_intermediate_size", "num_shared_experts",
     "shared_expert_intermediate_size", "dense_layers", "linear_num_key_heads", "linear_num_value_heads",
-    "linear_key_head_dim", "linear_value_head_dim", "linear_conv_kernel_dim",
+    "linear_key_head_dim", "linear_value_head_dim", "linear_conv_kernel_dim", "mamba_d_state", "mamba_d_conv",
+    "mamba_inner_size", "mamba_dt_rank", "mamba_n_heads", "mamba_n_groups", "mamba_conv_bias", "mamba_proj_bias",
+    "no_mlp_layers", "attention_output_gate",
 )
 
 
@@ -930,11 +959,13 @@ class ModelArch(Strict):
     hidden_size: int = Field(gt=0, description="Model width.")
     intermediate_size: int = Field(gt=0, description="MLP width (per expert for MoE).")
     num_hidden_layers: int = Field(gt=0, description="Decoder blocks.")
-    num_attention_heads: int = Field(gt=0, description="Query heads.")
-    num_key_value_heads: int = Field(gt=0, description="Key/value heads (GQA/MQA when fewer).")
+    num_attention_heads: int | None = Field(None, gt=0, description="Query heads; absent only for a model without "
+                                                                    "attention layers (every layer a Mamba layer).")
+    num_key_value_heads: int | None = Field(None, gt=0, description="Key/value heads (GQA/MQA when fewer); absent "
+                                                                    "with num_attention_heads.")
     head_dim: int | None = Field(None, gt=0, description="Head width; default hidden/heads.")
     vocab_size: int = Field(gt=0, description="Vocabulary size.")
-    max_position_embeddings: int = Field(gt=0, description="Longest supported context.")
+    max_position_embeddings: int = Field(ge=0, description="Longest supported context (0: none stated, e.g. Mamba).")
     tie_word_embeddings: bool = Field(False, description="lm_head shares the embedding matrix.")
     num_local_experts: int | None = Field(None, gt=0, description="Experts per MoE layer.")
     num_experts_per_tok: int | None = Field(None, gt=0, description="Experts each token uses.")
@@ -942,7 +973,7 @@ class ModelArch(Strict):
     o_bias: bool | None = Field(None, description="Bias on o_proj (default from the architecture).")
     mlp_bias: bool | None = Field(None, description="Biases on the MLP / expert projections.")
     sliding_window: int | None = Field(None, gt=0, description="Window W of the window layers (tokens).")
-    layer_types: list[Literal["full", "window", "linear"]] | None = Field(
+    layer_types: list[Literal["full", "window", "linear", "mamba"]] | None = Field(
         None, description="Attention of each layer; absent with sliding_window: every layer a window layer.")
     attention_sinks: bool | None = Field(None, description="A learned sink logit per head (gpt-oss).")
     qk_norm: bool | None = Field(None, description="RMSNorm on each query and key head (Qwen3, Gemma 3).")
@@ -961,6 +992,17 @@ class ModelArch(Strict):
     linear_key_head_dim: int | None = Field(None, gt=0, description="Linear attention: key head width.")
     linear_value_head_dim: int | None = Field(None, gt=0, description="Linear attention: value head width.")
     linear_conv_kernel_dim: int | None = Field(None, gt=0, description="Linear attention: causal convolution width.")
+    mamba_d_state: int | None = Field(None, gt=0, description="Mamba layers: state size N per inner channel.")
+    mamba_d_conv: int | None = Field(None, gt=0, description="Mamba layers: causal convolution width.")
+    mamba_inner_size: int | None = Field(None, gt=0, description="Mamba layers: inner channels (expand x hidden).")
+    mamba_dt_rank: int | None = Field(None, gt=0, description="Mamba-1 layers: rank of the time-step projection.")
+    mamba_n_heads: int | None = Field(None, gt=0, description="Mamba-2 layers: heads.")
+    mamba_n_groups: int | None = Field(None, gt=0, description="Mamba-2 layers: groups sharing B and C.")
+    mamba_conv_bias: bool | None = Field(None, description="Mamba layers: a bias on the convolution.")
+    mamba_proj_bias: bool | None = Field(None, description="Mamba layers: biases on in_proj and out_proj.")
+    no_mlp_layers: list[int] | None = Field(None, description="Indices of the layers without an MLP (pure Mamba).")
+    attention_output_gate: bool | None = Field(None, description="q_proj also writes a sigmoid gate on the attention "
+                                                                 "output (Qwen3-Next).")
     config: dict | None = Field(None, description="The publisher's config.json, verbatim (architecture keys); "
                                                   "the shape fields are derived from it by calculator.hf.")
     params: ModelParams | None = Field(None, description="Total and active parameters as the publisher states "
@@ -992,7 +1034,12 @@ class ModelArch(Strict):
 
     @model_validator(mode="after")
     def _heads(self) -> "ModelArch":
-        if self.num_attention_heads % self.num_key_value_heads:
+        if self.num_attention_heads is None or self.num_key_value_heads is None:
+            if (self.num_attention_heads, self.num_key_value_heads) != (None, None) or not self.layer_types or any(
+                    t != "mamba" for t in self.layer_types):
+                raise ValueError("num_attention_heads and num_key_value_heads are needed unless every layer is a "
+                                 "mamba layer")
+        elif self.num_attention_heads % self.num_key_value_heads:
             raise ValueError("num_attention_heads must be a multiple of num_key_value_heads")
         if (self.num_local_experts is None) != (self.num_experts_per_tok is None):
             raise ValueError("num_local_experts and num_experts_per_tok go together")
@@ -1004,14 +1051,15 @@ def model_shape(model) -> dict:
     out = {}
     for key in MODEL_SHAPE_FIELDS:
         value = getattr(model, key)
-        if key in ("layer_types", "dense_layers"):
+        if key in ("layer_types", "dense_layers", "no_mlp_layers"):
             value = list(value) if value else None
         elif key in ("num_local_experts", "num_experts_per_tok") or key in (
                 "sliding_window", "q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim",
                 "moe_intermediate_size", "num_shared_experts", "shared_expert_intermediate_size") or key.startswith(
-                "linear_"):
+                "linear_") or key.startswith("mamba_") or key in ("head_dim", "num_attention_heads",
+                                                                  "num_key_value_heads"):
             value = value or None
-        elif key in ("attention_sinks", "qk_norm"):
+        elif key in ("attention_sinks", "qk_norm", "attention_output_gate"):
             value = value or None
         if value is not None:
             out[key] = value
@@ -1063,7 +1111,11 @@ class ClaimCheck(Strict):
     metric: ClaimMetric = Field(description="What the claim measures.")
     claimed: float = Field(gt=0, description="The paper's value.")
     predicted: float | None = Field(description="The roofline's bound for the same setting, if checkable.")
-    verdict: Literal["consistent", "above the roofline bound", "not checkable"] = Field(description="Verdict.")
+    verdict: Literal["plausible", "optimistic", "beyond the bound", "consistent", "above the roofline bound",
+                     "not checkable"] = Field(
+        description="Verdict. With an expected value (time claims): plausible (at most 1.1x the expected ratio), "
+                    "optimistic (above it, within 1.1x the bound), beyond the bound. Without one (memory, max-batch "
+                    "throughput, serving): consistent (within 1.1x the bound) or above the roofline bound.")
     why: str | None = Field(description="Why it is not checkable.")
     source: str = Field(description="Where in the paper.")
     setting: str | None = Field(description="The setting it was checked in; unstated values marked assumed.")
@@ -1087,8 +1139,9 @@ class ServingRow(Strict):
     tp: int = Field(gt=0, description="Tensor-parallel devices per instance.")
     seq_len: int = Field(gt=0, description="Prompt tokens of the request shape.")
     gen_len: int = Field(gt=0, description="Output tokens of the request shape.")
-    metric: str = Field(description="throughput_at_capacity (tokens/s per device at the largest batch that fits) "
-                                    "or goodput (tokens/s per device within the latency limits).")
+    metric: str = Field(description="throughput_at_capacity (tokens/s per device at the largest batch that fits), "
+                                    "goodput (tokens/s per device within the latency limits) or offload_throughput "
+                                    "(tokens/s per device with weights streamed from host memory or flash).")
     baseline: float = Field(ge=0, description="The baseline server's figure.")
     method: float = Field(ge=0, description="The method's figure.")
     gain: float | None = Field(description="method / baseline; null when the baseline is 0.")

@@ -40,7 +40,9 @@ MODEL_KEYS = ("id", "name", "family", "architecture", "hidden_size", "intermedia
               "num_experts_per_tok", "qkv_bias", "o_bias", "mlp_bias", "sliding_window", "layer_types",
               "attention_sinks", "qk_norm", "q_lora_rank", "kv_lora_rank", "qk_nope_head_dim",
               "qk_rope_head_dim", "v_head_dim", "moe_intermediate_size", "num_shared_experts",
-              "shared_expert_intermediate_size", "dense_layers")
+              "shared_expert_intermediate_size", "dense_layers", "mamba_d_state", "mamba_d_conv",
+              "mamba_inner_size", "mamba_dt_rank", "mamba_n_heads", "mamba_n_groups", "mamba_conv_bias",
+              "mamba_proj_bias", "no_mlp_layers")
 HARDWARE_KEYS = ("id", "name", "memory_bandwidth_gb_s", "peak_tops", "memory_gib", "interconnect", "host_link")
 
 BIT_PRESETS = ((16, 16, 16), (4, 16, 16), (3, 16, 16), (2, 16, 16), (1, 16, 16), (8, 8, 16),

@@ -145,7 +145,7 @@ def test_unknown_hardware_lists_close_matches(capsys):
         (["--batch", "-1"], "batch must be a positive integer, got -1"),
         (["--batch", "abc"], "invalid int value"),
         (["--seq-len", "0"], "seq_len"),
-        (["--memory-bandwidth", "0"], "memory_bandwidth must be a positive number"),
+        (["--memory-bandwidth", "0"], "--memory-bandwidth must be at least 0.001, got 0"),
         (["--w-bits", "7"], "w_bits must be one of 1, 2, 3, 4, 5, 6, 8, 16, 32"),
         (["--kv-bits", "12"], "kv_bits"),
         (["--group-size", "128"], "group_size needs w_bits below 16"),

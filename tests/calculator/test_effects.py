@@ -238,14 +238,17 @@ def test_prefix_reuse_prefills_only_the_new_tokens_and_pays_the_host_link():
 
 
 def test_shared_prefix_reads_and_stores_the_prefix_once_per_batch():
-    """shared 0.75 at batch 8: attention bytes and the KV cache x (0.25 + 0.75 / 8); nothing at batch 1."""
+    """shared 0.75 at batch 8: attention bytes and the KV cache x (0.25 + 0.75 / 8), the prefix prefilled once;
+    nothing at batch 1."""
     s = Settings(batch=8, seq_len=2048)
     base = baseline(LLAMA, A6000, s)
     out = apply_effect(LLAMA, A6000, s, {"kind": "shared_prefix", "shared": 0.75})
     factor = 0.25 + 0.75 / 8
     assert _attention_bytes(out.decode) == pytest.approx(_attention_bytes(base.decode) * factor, rel=1e-12)
     assert out.memory.kv_cache_bytes == pytest.approx(base.memory.kv_cache_bytes * factor, rel=1e-12)
-    assert out.prefill.time_s == base.prefill.time_s
+    # Prefill: the 1536-token prefix once, then 8 x 512 own tokens (against the 2048-token context).
+    assert out.prefill.layer("q_proj").ops == 2 * (1536 + 8 * 512) * 4096 * 4096
+    assert out.prefill.time_s < base.prefill.time_s
     one = apply_effect(LLAMA, A6000, Settings(batch=1, seq_len=2048), {"kind": "shared_prefix", "shared": 0.75})
     assert one.decode_token_s == pytest.approx(baseline(LLAMA, A6000, Settings(batch=1, seq_len=2048)).decode_token_s)
     assert "batch 1" in one.notes[-1]

@@ -331,3 +331,31 @@ def test_stage_selection():
     assert set(run(stage="decode").stages) == {"decode"}
     res = run(stage="generate")
     assert res.stages == {} and res.generate is not None
+
+
+# --- Gated attention (Qwen3-Next): q_proj also writes the output gate ---------------------------
+
+def test_qwen3_next_gated_attention_q_proj_and_gate_row():
+    """q_proj h -> 2*H*d (queries and gates): ops 2*T*h*2Hd, weights h*2Hd*w; attn_gate o * sigmoid(g): 5 ops
+    per element, bytes 3*T*H*d*a; parameters + h*H*d per full-attention layer (2 of 8 layers here). The parameter
+    check starts from the same config read as qwen3_moe (8 plain full-attention layers), swaps 6 of them for
+    Gated DeltaNet layers and adds the 2 gate halves of q_proj."""
+    from calculator.hf import model_from_hf_config
+
+    cfg = {"model_type": "qwen3_next", "hidden_size": 256, "intermediate_size": 512, "num_hidden_layers": 8,
+           "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 64, "vocab_size": 1000,
+           "num_experts": 8, "num_experts_per_tok": 2, "moe_intermediate_size": 64,
+           "shared_expert_intermediate_size": 64, "full_attention_interval": 4, "linear_conv_kernel_dim": 4,
+           "linear_key_head_dim": 32, "linear_value_head_dim": 32, "linear_num_key_heads": 2,
+           "linear_num_value_heads": 4}
+    gated = model_from_hf_config(cfg)
+    plain = model_from_hf_config(cfg | {"model_type": "qwen3_moe", "layer_types": None}).params_total  # no gate
+    assert gated.attention_output_gate
+    dec = analyze(gated, hardware("nvidia-a6000"), Settings(stage="decode")).stages["decode"]
+    q = dec.layer("q_proj")
+    assert (q.count, q.ops, q.bytes) == (2, 2 * 256 * 2 * 256, 256 * 512 * 2 + (256 + 512) * 2)
+    g = dec.layer("attn_gate")
+    assert (g.count, g.ops, g.bytes) == (2, 5 * 256, 3 * 256 * 2)
+    linear_layers = 6 * (256 * (2 * 64 + 2 * 128) + 256 * 2 * 4 + (2 * 64 + 128) * 4 + 2 * 4 + 32 + 128 * 256)
+    full_layers = 6 * (256 * 256 + 2 * 256 * 128 + 256 * 256 + 2 * 64)  # what the qwen3_moe reading has in their place
+    assert gated.params_total == plain - full_layers + linear_layers + 2 * 256 * 256

@@ -11,6 +11,8 @@ import { SITE_ROOT, bytesText, debounce, esc, loadData, number, seconds, si, wri
 import { applyEffect, effectSettings, hostBandwidthFromCatalogue, tokensPerStep } from "./effects.js";
 import { checkSettingRanges, inRange } from "./limits.js";
 import { expectedStageS, loadParameters } from "./expected.js";
+import { ALLOCATORS, StepModel, capacity, curve, point, sla } from "./serving.js";
+import { modelFromConfig } from "./hfconfig.js";
 import {
   ALLOWED_BITS, DEFAULT_SETTINGS, STAGES, analyze, hardwareFromCatalogue, makeSettings, modelFromCatalogue,
 } from "./roofline.js";
@@ -187,6 +189,7 @@ function writeState(params, cfg, state) {
     else if (value === null || value === undefined) text = kind === "group" ? "none" : "";
     else text = String(value);
     if (key === "method" && !text) continue;
+    if (key === "model" && value === PASTED) continue; // a pasted config.json is not kept in the address
     // Only what readState accepts back goes into the address (the page shows its error for the rest).
     if ((kind === "int" || kind === "group") && value !== null && !(value > 0 && inRange(key, value))) continue;
     params.set(cfg.prefix + key, text);
@@ -622,6 +625,356 @@ function comparisonHtml(evs) {
     + `<tbody>${rows.join("")}</tbody></table>`;
 }
 
+// ------------------------------------------------------------------------------ serving (issue 15.9)
+//
+// One panel for A and B: capacity (calculator.serving.capacity), the throughput-latency curve of static
+// batches with its capacity end and knee (serving.curve), and the SLA answer for each configuration's
+// device and setup (calculator.search for one group), all from serving.js, held to Python by
+// tests/js/serving_vectors.json. Every figure is a roofline bound, and says so.
+
+// The serving view's own keys in the address (written only when they differ from these defaults).
+const SERVING_DEFAULTS = { serve_alloc: "paged", sla_ttft_ms: "1000", sla_tpot_ms: "50" };
+const SERVING_KEYS = Object.keys(SERVING_DEFAULTS);
+// Methods the serving model takes: those that only set the run's formats (as python -m calculator
+// --stage serve); a method that changes layer rows is refused there and here.
+const SERVING_EFFECTS = ["quantization", "data_format"];
+const SLA_MAX_MS = 1e9; // search.search refuses limits of 1e6 s and more
+const ALLOCATOR_TEXT = {
+  paged: "paged, blocks of 16 tokens (PagedAttention, vLLM)",
+  reserve: "reserve the model's whole context per request",
+};
+
+function readServing(params, notes) {
+  const out = { ...SERVING_DEFAULTS };
+  for (const key of SERVING_KEYS) {
+    const raw = params.get(key);
+    if (raw === null) continue;
+    const ok = key === "serve_alloc" ? ALLOCATORS.includes(raw) : slaLimit(raw, key).error === null;
+    if (ok) out[key] = raw;
+    else notes.push(`ignored ${key}=${raw} (${key === "serve_alloc" ? "KV-cache allocator" : "SLA limit"})`);
+  }
+  return out;
+}
+
+function writeServing(params, serving) {
+  for (const key of SERVING_KEYS) {
+    const value = serving[key];
+    if (value === SERVING_DEFAULTS[key]) continue;
+    if (key !== "serve_alloc" && slaLimit(value, key).error !== null) continue; // never write a refused value
+    params.set(key, value.trim());
+  }
+}
+
+/** {value (seconds), error (text or null)} for one SLA input, in milliseconds, range-checked like limits.js. */
+function slaLimit(text, key) {
+  const name = key === "sla_ttft_ms" ? "TTFT limit" : "TPOT limit";
+  const raw = String(text ?? "").trim();
+  if (raw === "") return { value: null, error: `${name}: give a number of milliseconds` };
+  const ms = /^[0-9]*\.?[0-9]+(e[+-]?[0-9]+)?$/i.test(raw) ? Number(raw) : NaN;
+  if (!(ms > 0 && ms < SLA_MAX_MS)) {
+    return { value: null, error: `${name} must be a number of milliseconds above 0 and below 1e+09 `
+      + `(1e+06 s, the search's own limit), got '${raw}'` };
+  }
+  return { value: ms / 1e3, error: null };
+}
+
+/** The serving figures of one configuration: {refusal} or {step, cap, curve, knees, settings, model, hardware}. */
+function serveOne(ev, state, known, serving) {
+  if (ev.error) return { refusal: "no serving figures: the setting is refused (the message is under the configuration)" };
+  if (ev.method && !SERVING_EFFECTS.includes(ev.method.effect.kind)) {
+    return { refusal: `no serving figures with ${ev.method.name}: a ${ev.method.effect.kind.replace(/_/g, " ")} `
+      + "effect changes layer rows, and the serving model takes only methods that set formats (quantization, "
+      + "number formats), as python -m calculator --stage serve does" };
+  }
+  const model = known.models.get(state.model), hardware = known.devices.get(state.hardware);
+  try {
+    const settings = makeSettings(ev.fields);
+    const step = new StepModel(model, hardware, settings);
+    const cap = capacity(model, hardware, settings, { allocator: serving.serve_alloc, step });
+    const out = { model, hardware, settings, step, cap };
+    if (cap.max_batch === 0) return out;
+    out.curve = curve(model, hardware, settings, { step, cap });
+    out.knees = {};
+    for (const name of ["knee_batch", "weights_knee_batch"]) {
+      const b = out.curve[name];
+      if (b !== null && (cap.max_batch === null || b <= cap.max_batch)) {
+        out.knees[name] = point(step, b, settings.seq_len, settings.gen_len);
+      }
+    }
+    return out;
+  } catch (err) {
+    return { refusal: `no serving figures: ${err.message || err}` };
+  }
+}
+
+/** The SLA answer (search for one group) of a served configuration, or null. */
+function slaOne(sv, limits) {
+  if (!sv.step || limits.error) return null;
+  const s = sv.settings;
+  return sla(sv.step, sv.cap, s.seq_len, s.gen_len, limits.ttft, limits.tpot);
+}
+
+const GROUPED = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+function count(v) { // 120992 -> "120,992"
+  return GROUPED.format(v);
+}
+const tokS = (v) => `${v >= 1000 ? count(v) : number(v)} tok/s`;
+const ms = (v) => seconds(v);
+
+function capacityHtml(cfg, sv) {
+  const head = `<strong class="kbc-serve-name kbc-serve-name-${cfg.id}">${cfg.title}</strong>`;
+  if (sv.refusal) {
+    return `<div class="kbc-serve-cap kbc-serve-off" data-serving="${cfg.id}" data-role="serving-refusal">`
+      + `<p class="kbc-serve-line">${head}: ${esc(sv.refusal)}.</p></div>`;
+  }
+  const { cap, settings: s, hardware: hw, model } = sv;
+  const shape = `${count(s.seq_len)} + ${count(s.gen_len)} tokens`;
+  const per = s.tp > 1 ? ` per device (${s.tp} devices)` : "";
+  const where = `${model.name} on ${hw.name}${s.tp > 1 ? ` × ${s.tp}` : ""}`;
+  const kvText = cap.allocator === "paged"
+    ? `paged KV cache ${bytesText(cap.kv_bytes_per_sequence)} a sequence (${count(cap.kv_tokens_allocated)} slots in blocks of ${cap.block_size})`
+    : `reserved KV cache ${bytesText(cap.kv_bytes_per_sequence)} a sequence (${count(cap.kv_tokens_allocated)} tokens)`;
+  const notes = cap.notes.filter((n) => n !== "one request of this shape does not fit").map((n) => ` ${n}.`).join("");
+  const detail = (text) => `<p class="kbc-serve-detail">${esc(where)}. ${text}${esc(notes)}</p>`;
+  const wrap = (cls, line, more) => `<div class="kbc-serve-cap${cls}" data-serving="${cfg.id}" data-role="serving-capacity">`
+    + `<p class="kbc-serve-line">${line}</p>${more}</div>`;
+  if (cap.max_batch === 0) {
+    const act = sv.step.activationBytes(s.seq_len);
+    const one = cap.weights_bytes + cap.kv_bytes_per_sequence + act;
+    const why = cap.weights_bytes > cap.usable_bytes
+      ? `The weights alone, ${bytesText(cap.weights_bytes)}${per}, exceed the device's ${bytesText(cap.usable_bytes)}.`
+      : `Weights ${bytesText(cap.weights_bytes)} + one sequence's KV cache ${bytesText(cap.kv_bytes_per_sequence)} + its `
+        + `prompt activations ${bytesText(act)} = ${bytesText(one)}${per}, more than the device's ${bytesText(cap.usable_bytes)}.`;
+    return wrap(" kbc-serve-off", `${head}: ${output("serving.max_batch", 0, "no")} request of ${esc(shape)} fits, so `
+      + "no curve and no SLA answer.", detail(esc(why)));
+  }
+  const top = sv.curve.points[sv.curve.points.length - 1];
+  const fit = cap.max_batch === null
+    ? `${output("serving.max_batch", null, "no batch limit")} (the device states no memory; drawn to 1,024)`
+    : `up to ${output("serving.max_batch", cap.max_batch, count(cap.max_batch), "strong")} sequences of ${esc(shape)} fit`;
+  const line = `${head}: ${fit}; at batch ${count(top.batch)} up to `
+    + `${output("serving.top_tokens_per_s_per_device", top.tokens_per_s_per_device, tokS(top.tokens_per_s_per_device))} `
+    + `per device, TPOT at least ${output("serving.top_tpot_s", top.tpot_s, ms(top.tpot_s))}.`;
+  const bound = cap.max_batch === null ? "" : `An upper bound: only weights ${bytesText(cap.weights_bytes)}, ${kvText} `
+    + `and prompt activations take the device's ${bytesText(cap.usable_bytes)}${per}. `;
+  const longest = cap.longest_context === null ? ""
+    : `At batch ${count(cap.batch)} the longest context is ${output("serving.longest_context", cap.longest_context,
+      count(cap.longest_context))} tokens. `;
+  const k = sv.curve.knee_batch, kw = sv.curve.weights_knee_batch;
+  const within = (b) => b !== null && (cap.max_batch === null || b <= cap.max_batch);
+  const knee = k === null ? "The decode step stays memory-bound at every batch"
+    : `The decode step turns compute-bound at batch ${output("serving.knee_batch", k, count(k))}`
+      + (within(k) ? " (the knee)" : ", beyond the capacity");
+  const kneeW = kw === null ? "." : `; its linear layers alone at batch ${output("serving.weights_knee_batch", kw, count(kw))}`
+    + `${within(kw) ? "" : ", beyond the capacity"}.`;
+  return wrap("", line, detail(`${esc(bound)}${longest}${knee}${kneeW}`));
+}
+
+function slaHtml(cfg, sv, answer, limits) {
+  const head = `<strong>${cfg.title}</strong>`;
+  if (limits.error) return "";
+  if (sv.refusal) return `<li data-serving="${cfg.id}" class="kbc-serve-off">${head}: no answer (no serving figures).</li>`;
+  if (!answer || answer.limit < 1) {
+    return `<li data-serving="${cfg.id}" data-role="sla-none" class="kbc-serve-off">${head}: no answer: `
+      + "one request does not fit.</li>";
+  }
+  const b = answer.best;
+  if (!b) {
+    const f = answer.first;
+    const over = [f.ttft_s > limits.ttft && `TTFT of at least ${ms(f.ttft_s)}`,
+      f.tpot_s > limits.tpot && `TPOT of at least ${ms(f.tpot_s)}`].filter(Boolean).join(" and ");
+    return `<li data-serving="${cfg.id}" data-role="sla-none" class="kbc-serve-off">${head}: no batch meets both `
+      + `limits: batch 1 already needs a ${esc(over)} (lower bounds).</li>`;
+  }
+  const items = [
+    ["batch", `batch ${output("serving.sla.batch", b.batch, String(b.batch), "strong")}`],
+    ["device", `up to ${output("serving.sla.tokens_per_s_per_device", b.tokens_per_s_per_device, tokS(b.tokens_per_s_per_device))} per device`],
+    ["user", `up to ${output("serving.sla.tokens_per_s_per_user", b.tokens_per_s_per_user, tokS(b.tokens_per_s_per_user))} per user`],
+    ["ttft", `TTFT at least ${output("serving.sla.ttft_s", b.ttft_s, ms(b.ttft_s))}`],
+    ["tpot", `TPOT at least ${output("serving.sla.tpot_s", b.tpot_s, ms(b.tpot_s))}`],
+  ];
+  return `<li data-serving="${cfg.id}" data-role="sla-best">${head}: `
+    + items.map(([k, html]) => `<span class="kbc-sla-item" data-item="${k}">${html}</span>`).join(" ")
+    + ` <span class="kbc-serve-kind">(${count(answer.evaluated)} batches tried)</span></li>`;
+}
+
+// The chart: tokens/s per device against TPOT, log-log, both configurations. `width` follows the panel
+// (a ResizeObserver), so the text keeps its size on a phone.
+const SH = 300, SL = 52, SR = 12, ST = 10, SB = 38;
+
+function logTicks(lo, hi) {
+  const out = [];
+  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
+    for (const m of [1, 2, 5]) {
+      const v = m * 10 ** e;
+      if (v >= lo * 0.999 && v <= hi * 1.001) out.push(v);
+    }
+  }
+  return out.length > 7 ? out.filter((v) => /^1/.test(v.toExponential())) : out;
+}
+
+function logRange(values, minRatio = 4) {
+  let lo = Math.min(...values) / 1.25, hi = Math.max(...values) * 1.25;
+  if (hi / lo < minRatio) {
+    const mid = Math.sqrt(lo * hi), half = Math.sqrt(minRatio);
+    [lo, hi] = [mid / half, mid * half];
+  }
+  return [lo, hi];
+}
+
+function servingSvg(series, limits, width = 520) {
+  const drawn = series.filter((s) => s.sv.curve && s.sv.curve.points.length);
+  const label = "Output tokens/s per device against time per output token, configurations A and B";
+  if (!drawn.length) {
+    return '<p class="kbc-hint" data-role="serving-chart-empty">No curve to draw: neither configuration has a '
+      + "batch that fits.</p>";
+  }
+  const SW = Math.round(width);
+  const xs = [], ys = [];
+  for (const s of drawn) {
+    for (const p of s.sv.curve.points) {
+      xs.push(p.tpot_s * 1e3);
+      ys.push(p.tokens_per_s_per_device);
+    }
+  }
+  const [x0, x1] = logRange(xs), [y0, y1] = logRange(ys);
+  const pw = SW - SL - SR, ph = SH - ST - SB;
+  const lx = (v) => SL + (Math.log10(v) - Math.log10(x0)) / (Math.log10(x1) - Math.log10(x0)) * pw;
+  const ly = (v) => ST + (Math.log10(y1) - Math.log10(v)) / (Math.log10(y1) - Math.log10(y0)) * ph;
+  const f = (v) => v.toFixed(1);
+  const out = [`<svg class="kbc-chart kbc-serve-chart" viewBox="0 0 ${SW} ${SH}" role="img" aria-label="${esc(label)}">`,
+    `<title>${esc(label)}</title>`];
+  for (const v of logTicks(x0, x1)) {
+    out.push(`<line class="kbc-grid" x1="${f(lx(v))}" y1="${ST}" x2="${f(lx(v))}" y2="${ST + ph}"/>`
+      + `<text class="kbc-tick" x="${f(lx(v))}" y="${ST + ph + 14}" text-anchor="middle">${number(v)}</text>`);
+  }
+  for (const v of logTicks(y0, y1)) {
+    out.push(`<line class="kbc-grid" x1="${SL}" y1="${f(ly(v))}" x2="${SL + pw}" y2="${f(ly(v))}"/>`
+      + `<text class="kbc-tick" x="${SL - 5}" y="${f(ly(v))}" dy="0.32em" text-anchor="end">${si(v)}</text>`);
+  }
+  out.push(`<rect class="kbc-frame" x="${SL}" y="${ST}" width="${pw}" height="${ph}"/>`);
+  out.push(`<text class="kbc-axis" x="${SL + pw / 2}" y="${SH - 5}" text-anchor="middle">TPOT, ms (lower bound)</text>`);
+  out.push(`<text class="kbc-axis" transform="translate(12 ${ST + ph / 2}) rotate(-90)" text-anchor="middle">`
+    + "tokens/s per device (upper bound)</text>");
+  if (!limits.error) {
+    const t = limits.tpot * 1e3;
+    if (t > x0 && t < x1) {
+      out.push(`<line class="kbc-serve-limit" data-marker="tpot-limit" x1="${f(lx(t))}" y1="${ST}" x2="${f(lx(t))}" `
+        + `y2="${ST + ph}"/><text class="kbc-roof-label" x="${f(lx(t) - 3)}" y="${ST + ph - 5}" `
+        + `text-anchor="end">TPOT limit</text>`);
+    }
+  }
+  for (const s of drawn) {
+    const { id, title } = s.cfg;
+    const pts = s.sv.curve.points;
+    const xy = (p) => [lx(p.tpot_s * 1e3), ly(p.tokens_per_s_per_device)];
+    out.push(`<polyline class="kbc-serve-curve-${id}" data-curve="${id}" data-points="${pts.length}" points="`
+      + `${pts.map((p) => xy(p).map(f).join(",")).join(" ")}"/>`);
+    const tip = (p, what) => `${title}${what}, batch ${count(p.batch)}: TPOT ≥ ${ms(p.tpot_s)}, TTFT ≥ ${ms(p.ttft_s)}, `
+      + `≤ ${tokS(p.tokens_per_s_per_device)} per device, ${p.decode_bound}-bound decode`;
+    pts.forEach((p, i) => {
+      const [cx, cy] = xy(p);
+      if (i < pts.length - 1) {
+        out.push(`<circle class="kbc-serve-pt-${id}" cx="${f(cx)}" cy="${f(cy)}" r="3.5"><title>${esc(tip(p, ""))}</title></circle>`);
+        return;
+      }
+      const capped = s.sv.cap.max_batch !== null;
+      // A's label under its square, B's over it: two ends close together stay readable.
+      const dy = id === "a" ? 17 : -9;
+      out.push(`<rect class="kbc-serve-pt-${id}" data-marker="capacity" data-config="${id}" data-batch="${p.batch}" `
+        + `x="${f(cx - 5)}" y="${f(cy - 5)}" width="10" height="10"><title>${esc(tip(p, capped ? " at capacity" : " (no stated capacity)"))}`
+        + `</title></rect><text class="kbc-legend" x="${f(Math.min(cx, SL + pw - 4))}" y="${f(cy + dy)}" text-anchor="end">`
+        + `${title} ${count(p.batch)}</text>`);
+    });
+    for (const [name, p] of Object.entries(s.sv.knees)) {
+      const [cx, cy] = xy(p);
+      const whole = name === "knee_batch";
+      const d = `M${f(cx)},${f(cy - 6)} L${f(cx + 6)},${f(cy)} L${f(cx)},${f(cy + 6)} L${f(cx - 6)},${f(cy)} Z`;
+      out.push(`<path class="kbc-serve-knee-${id}${whole ? "" : " kbc-serve-knee-open"}" data-tip="" `
+        + `data-marker="${whole ? "knee" : "weights-knee"}" data-config="${id}" data-batch="${p.batch}" d="${d}"><title>`
+        + `${esc(tip(p, whole ? ": the decode step turns compute-bound (knee)" : ": the linear layers turn compute-bound"))}`
+        + "</title></path>");
+    }
+    if (s.answer && s.answer.best) {
+      const [cx, cy] = xy(s.answer.best);
+      out.push(`<circle class="kbc-serve-sla-${id}" data-marker="sla" data-config="${id}" data-batch="${s.answer.best.batch}" `
+        + `cx="${f(cx)}" cy="${f(cy)}" r="8"><title>${esc(tip(s.answer.best, ": the best batch within the SLA limits"))}</title></circle>`);
+    }
+  }
+  out.push("</svg>");
+  return out.join("");
+}
+
+function servingLegendHtml(series) {
+  const items = series.map(({ cfg, sv }) => `<span class="kbc-serve-key kbc-serve-key-${cfg.id}">${cfg.title}`
+    + `${sv.curve ? "" : sv.refusal ? " (not shown)" : " (does not fit)"}</span>`);
+  return `<p class="kbc-serve-legend">${items.join(" ")} <span>■ capacity</span> <span>◆ knee</span> `
+    + "<span>◇ linear-layer knee</span> <span>○ SLA answer</span></p>";
+}
+
+function servingPanelHtml(serving) {
+  const field = (key, label) => `<div class="kbc-field"><label for="kbc-${key}">${label}</label>`
+    + `<input type="text" inputmode="decimal" id="kbc-${key}" name="${key}" value="${esc(serving[key])}" `
+    + 'autocomplete="off" spellcheck="false"></div>';
+  return `<details class="kbc-serving" data-role="serving" open id="kbc-serving">`
+    + `<summary><h2 class="kbc-title">Serving A and B: capacity, throughput against latency, SLA</h2></summary>`
+    + `<p class="kbc-hint">Static batches of each configuration's prompt and generated tokens (calculator/serving.py, `
+    + "run in your browser). Every figure is a roofline <em>bound</em>, none an estimate: capacity and tokens/s are "
+    + "upper bounds, TTFT and TPOT lower bounds.</p>"
+    + `<div data-role="serving-capacity-list"></div>`
+    + `<figure class="kbc-figure-chart kbc-serve-figure" data-role="serving-chart"></figure>`
+    + `<form class="kbc-sla-form" data-role="sla-form" autocomplete="off" novalidate>`
+    + field("sla_ttft_ms", "TTFT limit (ms)") + field("sla_tpot_ms", "TPOT limit (ms)")
+    + `<div class="kbc-field"><label for="kbc-serve_alloc">KV-cache allocator</label><select id="kbc-serve_alloc" `
+    + `name="serve_alloc">${optionsHtml(ALLOCATORS.map((a) => [a, ALLOCATOR_TEXT[a]]), serving.serve_alloc)}</select></div>`
+    + "</form>"
+    + `<p class="kbc-error" role="alert" data-role="sla-error" hidden></p>`
+    + `<p class="kbc-hint">SLA answer: the batch with the most output tokens/s per device whose TTFT and TPOT meet `
+    + "both limits, searched as calculator/search.py does for one device and setup (every batch to 256, then steps "
+    + "of 5%, to the capacity). The times are bounds: a real server meets the limits at this batch or a smaller one.</p>"
+    + `<ul class="kbc-sla-answers" data-role="sla-answer"></ul>`
+    + "</details>";
+}
+
+// ------------------------------------------------------------------------------ a pasted config.json
+//
+// hfconfig.js (the mirror of calculator/hf.py, as `python -m calculator --config config.json` reads a file)
+// turns a pasted Hugging Face config.json into a model; it joins the model lists as "Pasted config.json" and
+// is analysed and served like any catalogue model. It lives in the page only (not in the address).
+
+const PASTED = "pasted-config";
+
+function pasteHtml() {
+  return `<details class="kbc-paste" data-role="paste"><summary>Paste a Hugging Face config.json as a model</summary>`
+    + `<p class="kbc-hint">Read as <code>python -m calculator --config config.json</code> reads it (calculator/hf.py): `
+    + "the model types it knows, their defaults, one-line refusals. The pasted model stays in this page, not in "
+    + "the address.</p>"
+    + `<label class="kbc-paste-label" for="kbc-paste-text">config.json</label>`
+    + `<textarea id="kbc-paste-text" name="config" rows="6" spellcheck="false" autocomplete="off" `
+    + `placeholder='{"model_type": "llama", "hidden_size": 4096, ...}'></textarea>`
+    + `<div class="kbc-paste-actions">${CONFIGS.map((cfg) => `<button type="button" class="md-button" `
+      + `data-paste="${cfg.id}">Use in ${cfg.title}</button>`).join("")}</div>`
+    + `<p class="kbc-paste-status" data-role="paste-status" role="status" aria-live="polite"></p></details>`;
+}
+
+/** {model} or {error} for the pasted text (JSON.parse, then hfconfig.js's modelFromConfig). */
+function pastedModel(text) {
+  let config;
+  try {
+    config = JSON.parse(text);
+  } catch (err) {
+    return { error: `not a config.json: the text is not JSON (${err.message})` };
+  }
+  try {
+    const named = config && typeof config === "object" && typeof config._name_or_path === "string"
+      ? config._name_or_path : "";
+    const model = modelFromConfig(config, { id: PASTED, name: `Pasted config.json${named ? ` (${named})` : ""}` });
+    return { model: { ...model, family: "Pasted config.json" } };
+  } catch (err) {
+    return { error: err.message || String(err) };
+  }
+}
+
 // ------------------------------------------------------------------------------ mount
 
 async function loadKnown() {
@@ -684,7 +1037,8 @@ function start(root, known, stillHere) {
   for (const cfg of CONFIGS) state[cfg.id] = readState(params, cfg, known, urlNotes);
   // A link that sets only A: with a method, A becomes the same settings without it and B the method (the
   // reading "B n x faster"); without one, B is A's plain baseline.
-  const keys = [...params.keys()];
+  const serving = readServing(params, urlNotes);
+  const keys = [...params.keys()].filter((k) => !SERVING_KEYS.includes(k)); // the serving view's keys set no config
   // B's demonstration method is for a bare visit only: a link means exactly what it says.
   if (keys.length && params.get("b_method") === null) state.b.method = "";
   if (keys.length && !keys.some((k) => k.startsWith("b_"))) {
@@ -700,14 +1054,16 @@ function start(root, known, stillHere) {
     + `<button type="button" class="md-button" data-action="swap">Swap A and B</button>`
     + `<button type="button" class="md-button" data-action="reset">Reset</button>`
     + `<span class="kbc-status" data-role="status" aria-live="polite"></span></div>`
+    + pasteHtml()
+    + (urlNotes.length || known.skipped.length
+      ? `<ul class="kbc-notes" data-role="url-notes">${[...urlNotes, ...known.skipped].map((n) => `<li>${esc(n)}</li>`).join("")}</ul>` : "")
+    + `<div class="kbc-compare-wrap" data-role="compare" aria-live="polite"></div>`
+    + servingPanelHtml(serving)
     // On a narrow screen one configuration at a time, under the comparison: no scrolling past A to reach B.
     + `<div class="kbc-show" role="group" aria-label="Configuration shown">`
     + CONFIGS.map((cfg) => `<button type="button" class="md-button" data-show="${cfg.id}" `
       + `aria-pressed="${cfg.id === "a"}">Show ${cfg.title}</button>`).join("")
     + "</div>"
-    + (urlNotes.length || known.skipped.length
-      ? `<ul class="kbc-notes" data-role="url-notes">${[...urlNotes, ...known.skipped].map((n) => `<li>${esc(n)}</li>`).join("")}</ul>` : "")
-    + `<div class="kbc-compare-wrap" data-role="compare" aria-live="polite"></div>`
     + `<div class="kbc-columns">${CONFIGS.map((cfg) => sectionHtml(cfg, known)).join("")}</div>`
     + `<p class="kbc-timing" data-role="timing"></p>`;
 
@@ -719,6 +1075,7 @@ function start(root, known, stillHere) {
     if (!stillHere() || !root.isConnected) return;
     const out = new URLSearchParams();
     for (const cfg of CONFIGS) writeState(out, cfg, state[cfg.id]);
+    writeServing(out, serving);
     writeQuery(out);
   }, 120);
 
@@ -777,10 +1134,62 @@ function start(root, known, stillHere) {
     root.querySelector('[data-role="compare"]').innerHTML = comparisonHtml(CONFIGS.map((c) => evs[c.id]));
   }
 
+  // The serving panel: each configuration's serving figures (svs) are recomputed with it; the SLA answers
+  // and the chart whenever a limit changes.
+  const svs = {};
+  const panel = root.querySelector('[data-role="serving"]');
+  let chartWidth = 520;
+  if (typeof ResizeObserver === "function") {
+    const chartBox = panel.querySelector('[data-role="serving-chart"]');
+    new ResizeObserver(([entry]) => {
+      const w = Math.max(300, Math.min(640, entry.contentRect.width));
+      if (Math.abs(w - chartWidth) < 16) return;
+      chartWidth = w;
+      if (svs.a && svs.b) renderServing([]);
+    }).observe(chartBox);
+  }
+  const slaForm = panel.querySelector('[data-role="sla-form"]');
+
+  function renderServing(ids = ["a", "b"]) {
+    for (const id of ids) svs[id] = serveOne(evs[id], state[id], known, serving);
+    const t = slaLimit(serving.sla_ttft_ms, "sla_ttft_ms"), p = slaLimit(serving.sla_tpot_ms, "sla_tpot_ms");
+    const limits = { ttft: t.value, tpot: p.value, error: t.error || p.error };
+    const series = CONFIGS.map((cfg) => ({ cfg, sv: svs[cfg.id], answer: slaOne(svs[cfg.id], limits) }));
+    root.dataset.servingAnswers = series.map((x) => (x.answer && x.answer.best ? x.answer.best.batch : "none")).join(",");
+    panel.querySelector('[data-role="serving-capacity-list"]').innerHTML = series.map((x) => capacityHtml(x.cfg, x.sv)).join("");
+    panel.querySelector('[data-role="serving-chart"]').innerHTML = servingLegendHtml(series)
+      + servingSvg(series, limits, chartWidth)
+      + "<figcaption>Static batches 1, 2, 4, ... to the capacity (the square). The knee is the smallest batch whose "
+      + "decode step is compute-bound. Hover or tap a point for its figures.</figcaption>";
+    const error = panel.querySelector('[data-role="sla-error"]');
+    error.hidden = !limits.error;
+    error.textContent = limits.error || "";
+    for (const key of ["sla_ttft_ms", "sla_tpot_ms"]) {
+      slaForm.elements.namedItem(key).setAttribute("aria-invalid", String(slaLimit(serving[key], key).error !== null));
+    }
+    panel.querySelector('[data-role="sla-answer"]').innerHTML = series.map((x) => slaHtml(x.cfg, x.sv, x.answer, limits)).join("");
+  }
+
+  function syncServing() {
+    for (const key of SERVING_KEYS) slaForm.elements.namedItem(key).value = serving[key];
+  }
+
+  const onServing = () => {
+    for (const key of SERVING_KEYS) serving[key] = slaForm.elements.namedItem(key).value;
+    const t0 = performance.now();
+    renderServing();
+    root.dataset.servingMs = String(performance.now() - t0);
+    saveUrl();
+  };
+  slaForm.addEventListener("input", onServing);
+  slaForm.addEventListener("change", onServing);
+  slaForm.addEventListener("submit", (event) => event.preventDefault());
+
   function recompute(ids = ["a", "b"]) {
     const t0 = performance.now();
     for (const id of ids) render(CONFIGS.find((c) => c.id === id));
     renderCompare();
+    renderServing(ids);
     const ms = performance.now() - t0;
     root.dataset.recomputeMs = String(ms);
     root.querySelector('[data-role="timing"]').textContent = `Computed in your browser in ${ms.toFixed(1)} ms.`;
@@ -817,6 +1226,11 @@ function start(root, known, stillHere) {
       for (const b of root.querySelectorAll("button[data-show]")) b.setAttribute("aria-pressed", String(b === show));
       return;
     }
+    const paste = event.target.closest("button[data-paste]");
+    if (paste) {
+      usePasted(paste.dataset.paste);
+      return;
+    }
     const button = event.target.closest("button[data-action]");
     if (!button) return;
     const action = button.dataset.action;
@@ -836,12 +1250,43 @@ function start(root, known, stillHere) {
     else if (action === "reset") {
       state.a = readState(new URLSearchParams(), CONFIGS[0], known, []);
       state.b = readState(new URLSearchParams(), CONFIGS[1], known, []);
+      Object.assign(serving, SERVING_DEFAULTS);
+      syncServing();
     }
     recompute();
     for (const cfg of CONFIGS) syncForm(cfg);
     saveUrl();
     status.textContent = "";
   });
+
+  function usePasted(id) {
+    const box = root.querySelector('[data-role="paste"]');
+    const out = box.querySelector('[data-role="paste-status"]');
+    const got = pastedModel(box.querySelector("textarea").value);
+    out.classList.toggle("kbc-error", Boolean(got.error));
+    if (got.error) {
+      out.textContent = `Not used: ${got.error}`;
+      return;
+    }
+    const m = got.model;
+    known.models.set(PASTED, m);
+    for (const cfg of CONFIGS) {
+      const select = sections[cfg.id].querySelector('select[name="model"]');
+      select.querySelector(`optgroup[data-pasted]`)?.remove();
+      const group = document.createElement("optgroup");
+      group.label = "Pasted config.json";
+      group.dataset.pasted = "";
+      group.append(new Option(`${m.name} (${si(m.parameters)} params)`, PASTED));
+      select.prepend(group);
+    }
+    state[id].model = PASTED;
+    const cfg = CONFIGS.find((c) => c.id === id);
+    recompute([id]);
+    syncForm(cfg);
+    saveUrl();
+    out.textContent = `${cfg.title} now analyses the pasted model: ${m.architecture}, ${m.num_hidden_layers} layers, `
+      + `${si(m.parameters)} parameters.`;
+  }
 
   // For the browser tests and the curious: recompute both configurations, return the time in ms.
   root.kbcRecompute = () => recompute();

@@ -357,6 +357,8 @@ export function applyEffect(model, hardware, settings, effect, { draft = null, s
     memory = makeMemory(m.weights_bytes, m.kv_cache_bytes * factor, m.activations_bytes, m.capacity_bytes);
     if (s.batch === 1) {
       notes.push("shared_prefix changes nothing at batch 1: the prefix is shared by the sequences of a batch");
+    } else {
+      prefill = sharedPrefill(model, hardware, s, effect.shared);
     }
   } else if (kind === "offloading") {
     if (!hostBandwidth) {
@@ -364,6 +366,8 @@ export function applyEffect(model, hardware, settings, effect, { draft = null, s
     }
     const extra = effect.offloaded * m.weights_bytes / (hostBandwidth / 2);
     notes.push(`offloading adds ${formatG4(extra)} s per decode step over the host link`);
+    memory = makeMemory(m.weights_bytes * (1 - effect.offloaded), m.kv_cache_bytes, m.activations_bytes,
+      m.capacity_bytes);
     return outcome(prefill, decode, decode.time_s + extra, memory, notes, formats);
   } else if (kind === "speculative") {
     const g = Math.trunc(effect.draft_length);
@@ -379,6 +383,30 @@ export function applyEffect(model, hardware, settings, effect, { draft = null, s
     throw new CalculatorError(`unknown effect kind ${repr(kind)}; expected one of ${EFFECT_KINDS.join(", ")}`);
   }
   return outcome(prefill, decode, decode.time_s, memory, notes, formats);
+}
+
+/** Prefill with a prefix common to the batch (calculator.effects._shared_prefill): the prefix once at batch 1,
+ * then every sequence's own tokens against the whole context; each row is the sum of its two passes. */
+function sharedPrefill(model, hardware, s, shared) {
+  const seq = s.seq_len;
+  const prefix = seq > 1 ? Math.min(Math.max(1, pyRound(shared * seq)), seq - 1) : 0;
+  if (!prefix) return analyze(model, hardware, makeSettings({ ...s, stage: "prefill" })).stages.prefill;
+  const once = forwardPass(model, hardware, makeSettings({ ...s, batch: 1 }), "prefill", prefix, prefix);
+  const own = forwardPass(model, hardware, s, "prefill", seq - prefix, seq);
+  const rows = once.layers.map((a, i) => {
+    const b = own.layers[i];
+    if (!b || a.name !== b.name || a.count !== b.count) {
+      throw new CalculatorError(`shared_prefix: the two prefill passes of ${model.id} have different rows`);
+    }
+    const r = {
+      ...a, ops: a.ops + b.ops, bytes: a.bytes + b.bytes, time_s: a.time_s + b.time_s,
+      bound: a.time_s > b.time_s ? a.bound : b.bound,
+    };
+    r.arithmetic_intensity = r.bytes ? r.ops / r.bytes : Infinity;
+    r.attainable_ops_per_s = r.time_s ? r.ops / r.time_s : 0.0;
+    return r;
+  });
+  return restage(own, rows);
 }
 
 /** Fewer tokens (calculator.effects._token_reduction): the prompt cut to prompt_kept, the answer to output_kept. */

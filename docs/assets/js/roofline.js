@@ -19,6 +19,7 @@ const SOFTMAX_OPS = 5; // per score: max, sub, exp, sum, div
 const ADD_OPS = 1; // per element of a residual add
 const SILU_GATE_OPS = 6; // silu(g) * u
 const RELU_OPS = 1;
+const SIGMOID_GATE_OPS = 5; // o * sigmoid(g): negate, exp, add, divide, multiply
 const SCALE_ZERO_BYTES = 4; // one fp16 scale + one fp16 zero point per quantization group
 
 /** A value the calculator cannot work with; the message is one line meant for a user. */
@@ -44,6 +45,36 @@ function positiveInt(owner, name, value) {
   if (!isInt(value) || value <= 0) {
     throw new CalculatorError(`${owner}${name} must be a positive integer, got ${repr(value)}`);
   }
+}
+
+// The model-shape ranges of calculator/limits.py (LIMITS), checked as calculator.spec.Model checks them.
+export const MODEL_LIMITS = Object.freeze({
+  hidden_size: [1, 1_000_000], intermediate_size: [1, 10_000_000], num_hidden_layers: [1, 100_000],
+  num_attention_heads: [1, 100_000], num_key_value_heads: [1, 100_000], head_dim: [1, 100_000],
+  vocab_size: [1, 100_000_000], max_position_embeddings: [0, 1_000_000_000], num_local_experts: [1, 100_000],
+  num_experts_per_tok: [1, 100_000], seq_len: [1, 100_000_000],
+});
+
+/** Python's f"{x:g}" for an integer bound. */
+function formatBound(x) {
+  if (Math.abs(x) < 1e6) return String(x);
+  const [mantissa, exponent] = x.toExponential(5).split("e");
+  const exp = Number(exponent);
+  return `${mantissa.replace(/\.?0+$/, "")}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+}
+
+/** calculator.limits.check_range for an integer field: within MODEL_LIMITS[key or name] (others: any). */
+function checkRange(owner, name, value, key) {
+  if (!isInt(value)) throw new CalculatorError(`${owner}${name} must be an integer, got ${repr(value)}`);
+  const bounds = MODEL_LIMITS[key || name];
+  if (!bounds) return;
+  if (value > bounds[1]) throw new CalculatorError(`${owner}${name} must be at most ${formatBound(bounds[1])}, got ${value}`);
+  if (value < bounds[0]) throw new CalculatorError(`${owner}${name} must be at least ${formatBound(bounds[0])}, got ${value}`);
+}
+
+function positiveIntInRange(owner, name, value) {
+  positiveInt(owner, name, value);
+  checkRange(owner, name, value);
 }
 
 function positiveNumber(owner, name, value) {
@@ -87,6 +118,16 @@ export function makeModel(fields) {
     linear_key_head_dim: 0,
     linear_value_head_dim: 0,
     linear_conv_kernel_dim: 0,
+    mamba_d_state: 0,
+    mamba_d_conv: 0,
+    mamba_inner_size: 0,
+    mamba_dt_rank: 0,
+    mamba_n_heads: 0,
+    mamba_n_groups: 0,
+    mamba_conv_bias: false,
+    mamba_proj_bias: false,
+    no_mlp_layers: [],
+    attention_output_gate: false,
   };
   for (const [key, value] of Object.entries(fields)) if (value !== undefined) m[key] = value;
   const where = m.id ? `model ${m.id}: ` : "model: ";
@@ -94,33 +135,45 @@ export function makeModel(fields) {
     throw new CalculatorError(
       `${where}architecture must be one of ${ARCHITECTURES.join(", ")}, got ${repr(m.architecture)}`);
   }
+  const types0 = m.layer_types;
+  const noAttention = m.num_attention_heads === 0 && Array.isArray(types0) && types0.length > 0
+    && types0.every((t) => t === "mamba");
   for (const field of ["hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
-    "vocab_size"]) positiveInt(where, field, m[field]);
-  if (m.num_key_value_heads === null) m.num_key_value_heads = m.num_attention_heads;
-  positiveInt(where, "num_key_value_heads", m.num_key_value_heads);
-  if (m.num_attention_heads % m.num_key_value_heads) {
-    throw new CalculatorError(`${where}num_attention_heads (${m.num_attention_heads}) must be a multiple of `
-      + `num_key_value_heads (${m.num_key_value_heads})`);
-  }
-  if (m.head_dim === null) {
-    if (m.hidden_size % m.num_attention_heads) {
-      throw new CalculatorError(`${where}hidden_size (${m.hidden_size}) is not a multiple of `
-        + `num_attention_heads (${m.num_attention_heads}); give head_dim`);
+    "vocab_size"]) if (!(noAttention && field === "num_attention_heads")) positiveIntInRange(where, field, m[field]);
+  checkRange(where, "max_position_embeddings", m.max_position_embeddings);
+  if (noAttention) { // every layer a Mamba layer: no heads
+    if (![null, 0].includes(m.num_key_value_heads) || ![null, 0].includes(m.head_dim)) {
+      throw new CalculatorError(`${where}a model without attention layers has no num_key_value_heads or head_dim`);
     }
-    m.head_dim = Math.floor(m.hidden_size / m.num_attention_heads);
+    m.num_key_value_heads = 0;
+    m.head_dim = 0;
+  } else {
+    if (m.num_key_value_heads === null) m.num_key_value_heads = m.num_attention_heads;
+    positiveIntInRange(where, "num_key_value_heads", m.num_key_value_heads);
+    if (m.num_attention_heads % m.num_key_value_heads) {
+      throw new CalculatorError(`${where}num_attention_heads (${m.num_attention_heads}) must be a multiple of `
+        + `num_key_value_heads (${m.num_key_value_heads})`);
+    }
+    if (m.head_dim === null) {
+      if (m.hidden_size % m.num_attention_heads) {
+        throw new CalculatorError(`${where}hidden_size (${m.hidden_size}) is not a multiple of `
+          + `num_attention_heads (${m.num_attention_heads}); give head_dim`);
+      }
+      m.head_dim = Math.floor(m.hidden_size / m.num_attention_heads);
+    }
+    positiveIntInRange(where, "head_dim", m.head_dim);
   }
-  positiveInt(where, "head_dim", m.head_dim);
   if (m.architecture === "mixtral") {
-    positiveInt(where, "num_local_experts", m.num_local_experts);
-    positiveInt(where, "num_experts_per_tok", m.num_experts_per_tok);
+    positiveIntInRange(where, "num_local_experts", m.num_local_experts);
+    positiveIntInRange(where, "num_experts_per_tok", m.num_experts_per_tok);
     if (m.num_experts_per_tok > m.num_local_experts) {
       throw new CalculatorError(`${where}num_experts_per_tok (${m.num_experts_per_tok}) exceeds `
         + `num_local_experts (${m.num_local_experts})`);
     }
   } else if (m.num_local_experts || m.num_experts_per_tok) {
     if (m.architecture === "opt") throw new CalculatorError(`${where}experts are not modelled for architecture opt`);
-    positiveInt(where, "num_local_experts", m.num_local_experts);
-    positiveInt(where, "num_experts_per_tok", m.num_experts_per_tok);
+    positiveIntInRange(where, "num_local_experts", m.num_local_experts);
+    positiveIntInRange(where, "num_experts_per_tok", m.num_experts_per_tok);
     if (m.num_experts_per_tok > m.num_local_experts) {
       throw new CalculatorError(`${where}num_experts_per_tok (${m.num_experts_per_tok}) exceeds `
         + `num_local_experts (${m.num_local_experts})`);
@@ -146,7 +199,16 @@ export function makeModel(fields) {
 const RECIPE_INTS = ["sliding_window", "q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim",
   "v_head_dim", "moe_intermediate_size", "num_shared_experts", "shared_expert_intermediate_size",
   "linear_num_key_heads", "linear_num_value_heads", "linear_key_head_dim", "linear_value_head_dim",
-  "linear_conv_kernel_dim"];
+  "linear_conv_kernel_dim", "mamba_d_state", "mamba_d_conv", "mamba_inner_size", "mamba_dt_rank", "mamba_n_heads",
+  "mamba_n_groups"];
+const RECIPE_KEYS = { sliding_window: "seq_len", q_lora_rank: "hidden_size", kv_lora_rank: "hidden_size",
+  qk_nope_head_dim: "head_dim", qk_rope_head_dim: "head_dim", v_head_dim: "head_dim",
+  moe_intermediate_size: "intermediate_size", num_shared_experts: "num_local_experts",
+  shared_expert_intermediate_size: "intermediate_size", linear_num_key_heads: "num_attention_heads",
+  linear_num_value_heads: "num_attention_heads", linear_key_head_dim: "head_dim", linear_value_head_dim: "head_dim",
+  linear_conv_kernel_dim: "head_dim", mamba_d_state: "head_dim", mamba_d_conv: "head_dim",
+  mamba_inner_size: "intermediate_size", mamba_dt_rank: "hidden_size", mamba_n_heads: "num_attention_heads",
+  mamba_n_groups: "num_attention_heads" };
 const LINEAR_FIELDS = ["linear_num_key_heads", "linear_num_value_heads", "linear_key_head_dim",
   "linear_value_head_dim", "linear_conv_kernel_dim"];
 
@@ -154,12 +216,14 @@ const LINEAR_FIELDS = ["linear_num_key_heads", "linear_num_value_heads", "linear
 function checkRecipe(m, where) {
   for (const name of RECIPE_INTS) {
     const value = m[name];
-    if (value && typeof value !== "boolean") positiveInt(where, name, value);
-    else if ((value !== null && value !== undefined && value !== 0) || typeof value === "boolean") {
+    if (value && typeof value !== "boolean") {
+      positiveInt(where, name, value);
+      checkRange(where, name, value, RECIPE_KEYS[name]);
+    } else if ((value !== null && value !== undefined && value !== 0) || typeof value === "boolean") {
       throw new CalculatorError(`${where}${name} must be a positive integer, got ${repr(value)}`);
     } else m[name] = 0;
   }
-  for (const name of ["attention_sinks", "qk_norm"]) {
+  for (const name of ["attention_sinks", "qk_norm", "mamba_conv_bias", "mamba_proj_bias", "attention_output_gate"]) {
     if (typeof m[name] !== "boolean") {
       throw new CalculatorError(`${where}${name} must be true or false, got ${repr(m[name])}`);
     }
@@ -186,12 +250,35 @@ function checkRecipe(m, where) {
     throw new CalculatorError(`${where}linear_num_value_heads (${m.linear_num_value_heads}) must be a multiple `
       + `of linear_num_key_heads (${m.linear_num_key_heads})`);
   }
+  const mamba = m.mamba_d_state || m.mamba_d_conv || m.mamba_inner_size || m.mamba_dt_rank || m.mamba_n_heads
+    || m.mamba_n_groups;
+  if (mamba) {
+    for (const name of ["mamba_d_state", "mamba_d_conv", "mamba_inner_size"]) {
+      if (!m[name]) throw new CalculatorError(`${where}Mamba layers need ${name}`);
+    }
+    if (Boolean(m.mamba_dt_rank) === Boolean(m.mamba_n_heads)) {
+      throw new CalculatorError(`${where}Mamba layers need mamba_dt_rank (Mamba-1) or mamba_n_heads (Mamba-2), `
+        + "not both");
+    }
+    if (m.mamba_n_heads) {
+      if (!m.mamba_n_groups) throw new CalculatorError(`${where}Mamba-2 layers (mamba_n_heads) need mamba_n_groups`);
+      if (m.mamba_inner_size % m.mamba_n_heads || m.mamba_n_heads % m.mamba_n_groups) {
+        throw new CalculatorError(`${where}mamba_n_heads (${m.mamba_n_heads}) must divide mamba_inner_size `
+          + `(${m.mamba_inner_size}) and be a multiple of mamba_n_groups (${m.mamba_n_groups})`);
+      }
+    } else if (m.mamba_n_groups) {
+      throw new CalculatorError(`${where}mamba_n_groups needs mamba_n_heads (Mamba-2)`);
+    }
+  }
   const layers = m.num_hidden_layers;
   if (m.layer_types !== null && m.layer_types !== undefined) {
     const types = Array.from(m.layer_types);
-    if (types.length !== layers || types.some((t) => t !== "full" && t !== "window" && t !== "linear")) {
-      throw new CalculatorError(`${where}layer_types must list 'full', 'window' or 'linear' for each of the `
-        + `${layers} layers`);
+    if (types.length !== layers || types.some((t) => !["full", "window", "linear", "mamba"].includes(t))) {
+      const kinds = mamba ? "'full', 'window', 'linear' or 'mamba'" : "'full', 'window' or 'linear'";
+      throw new CalculatorError(`${where}layer_types must list ${kinds} for each of the ${layers} layers`);
+    }
+    if (types.includes("mamba") && !mamba) {
+      throw new CalculatorError(`${where}mamba layers need mamba_d_state and the other mamba_ fields`);
     }
     if (types.includes("window") && !m.sliding_window) {
       throw new CalculatorError(`${where}window layers need sliding_window`);
@@ -206,11 +293,20 @@ function checkRecipe(m, where) {
       throw new CalculatorError(`${where}linear attention fields need layer_types naming the linear layers`);
     }
   }
-  if (dense.some((i) => !isInt(i) || i < 0 || i >= layers)) {
-    throw new CalculatorError(`${where}dense_layers must be layer indices from 0 to ${layers - 1}`);
+  if (mamba && (!m.layer_types || !m.layer_types.includes("mamba"))) {
+    throw new CalculatorError(`${where}mamba fields need layer_types naming the mamba layers`);
   }
-  m.dense_layers = [...new Set(dense)].sort((x, y) => x - y);
+  for (const name of ["dense_layers", "no_mlp_layers"]) {
+    const indices = Array.from(m[name] || []);
+    if (indices.some((i) => !isInt(i) || i < 0 || i >= layers)) {
+      throw new CalculatorError(`${where}${name} must be layer indices from 0 to ${layers - 1}`);
+    }
+    m[name] = [...new Set(indices)].sort((x, y) => x - y);
+  }
 }
+
+const NO_SSM = { ssm_inner: 0, ssm_state: 0, ssm_dt_rank: 0, ssm_heads: 0, ssm_groups: 0, ssm_conv_bias: false,
+  ssm_proj_bias: false, output_gate: false };
 
 function attentionKind(kind, window, m) {
   if (kind === "linear") {
@@ -218,15 +314,26 @@ function attentionKind(kind, window, m) {
       kind, window: 0, sinks: false, qk_norm: false, q_lora_rank: 0, kv_lora_rank: 0, qk_nope_head_dim: 0,
       qk_rope_head_dim: 0, v_head_dim: 0, linear_key_heads: m.linear_num_key_heads,
       linear_value_heads: m.linear_num_value_heads, linear_key_dim: m.linear_key_head_dim,
-      linear_value_dim: m.linear_value_head_dim, conv_kernel: m.linear_conv_kernel_dim,
+      linear_value_dim: m.linear_value_head_dim, conv_kernel: m.linear_conv_kernel_dim, ...NO_SSM,
+    };
+  }
+  if (kind === "mamba") {
+    return {
+      kind, window: 0, sinks: false, qk_norm: false, q_lora_rank: 0, kv_lora_rank: 0, qk_nope_head_dim: 0,
+      qk_rope_head_dim: 0, v_head_dim: 0, linear_key_heads: 0, linear_value_heads: 0, linear_key_dim: 0,
+      linear_value_dim: 0, conv_kernel: m.mamba_d_conv, ssm_inner: m.mamba_inner_size, ssm_state: m.mamba_d_state,
+      ssm_dt_rank: m.mamba_dt_rank, ssm_heads: m.mamba_n_heads, ssm_groups: m.mamba_n_groups,
+      ssm_conv_bias: m.mamba_conv_bias, ssm_proj_bias: m.mamba_proj_bias, output_gate: false,
     };
   }
   return {
+    ...NO_SSM,
     linear_key_heads: 0, linear_value_heads: 0, linear_key_dim: 0, linear_value_dim: 0, conv_kernel: 0,
     kind, window, sinks: m.attention_sinks, qk_norm: m.qk_norm,
     q_lora_rank: kind === "latent" ? m.q_lora_rank : 0, kv_lora_rank: kind === "latent" ? m.kv_lora_rank : 0,
     qk_nope_head_dim: kind === "latent" ? m.qk_nope_head_dim : 0,
     qk_rope_head_dim: kind === "latent" ? m.qk_rope_head_dim : 0, v_head_dim: kind === "latent" ? m.v_head_dim : 0,
+    output_gate: kind !== "latent" && m.attention_output_gate,
   };
 }
 
@@ -254,21 +361,50 @@ function recipe(m) {
     dense = moe;
   }
   const lin = m.linear_num_value_heads ? attentionKind("linear", 0, m) : null;
+  const ssm = m.mamba_d_state ? attentionKind("mamba", 0, m) : null;
   const types = m.layer_types;
-  if (!types && !m.dense_layers.length) {
+  if (!types && !m.dense_layers.length && !m.no_mlp_layers.length) {
     return [{ count: m.num_hidden_layers, attention: m.sliding_window ? win : full, mlp: moe }];
   }
-  const denseSet = new Set(m.dense_layers);
+  const denseSet = new Set(m.dense_layers), noMlp = new Set(m.no_mlp_layers);
   const groups = new Map();
   for (let index = 0; index < m.num_hidden_layers; index++) {
     const kind = types ? types[index] : (m.sliding_window ? "window" : "full");
-    const att = kind === "window" ? win : kind === "linear" ? lin : full;
-    const mlp = denseSet.has(index) ? dense : moe;
-    const key = `${att === full ? 0 : att === win ? 1 : 2}${mlp === moe ? 0 : 1}`;
+    const att = kind === "window" ? win : kind === "linear" ? lin : kind === "mamba" ? ssm : full;
+    const mlp = noMlp.has(index) ? NO_MLP : denseSet.has(index) ? dense : moe;
+    const key = `${att === full ? 0 : att === win ? 1 : att === lin ? 2 : 3}${mlp === moe ? 0 : mlp === dense ? 1 : 2}`;
     if (groups.has(key)) groups.get(key).count += 1;
     else groups.set(key, { count: 1, attention: att, mlp });
   }
   return [...groups.values()];
+}
+
+const NO_MLP = Object.freeze({ kind: "none", width: 0, experts: 0, top_k: 0, shared: 0, shared_width: 0 });
+
+/**
+ * [linear elements, small elements] of one Mamba mixer per device, without its norm
+ * (calculator.recipe.mamba_weights).
+ */
+export function mambaWeights(att, h, n) {
+  const inner = Math.floor(att.ssm_inner / n), N = att.ssm_state, c = att.conv_kernel;
+  let lin, small, proj, channels;
+  if (att.ssm_heads) {
+    const heads = Math.floor(att.ssm_heads / n);
+    const bc = 2 * Math.ceil(att.ssm_groups / n) * N;
+    proj = 2 * inner + bc + heads;
+    channels = inner + bc;
+    lin = h * proj + inner * h;
+    small = channels * c + 3 * heads + inner;
+  } else {
+    const r = att.ssm_dt_rank;
+    proj = 2 * inner;
+    channels = inner;
+    lin = h * proj + inner * (r + 2 * N) + r * inner + inner * h;
+    small = channels * c + inner + inner * N + inner;
+  }
+  if (att.ssm_conv_bias) small += channels;
+  if (att.ssm_proj_bias) small += proj + h;
+  return [lin, small];
 }
 
 /** [total, active] parameters (calculator.spec.Model._counts): every expert, or top_k of them. */
@@ -291,16 +427,24 @@ function paramCounts(m) {
       const nv = att.linear_value_heads;
       layer = h * (2 * kd + 2 * vd) + h * 2 * nv + (2 * kd + vd) * att.conv_kernel + 2 * nv;
       layer += att.linear_value_dim + vd * h;
+    } else if (att.kind === "mamba") {
+      const [lin, small] = mambaWeights(att, h, 1);
+      layer = lin + small;
     } else {
       const q = heads * d, kv = kvHeads * d;
-      layer = h * q + 2 * h * kv + q * h;
-      if (m.qkv_bias) layer += q + 2 * kv;
+      layer = h * q + 2 * h * kv + q * h + (att.output_gate ? h * q : 0);
+      if (m.qkv_bias) layer += q + 2 * kv + (att.output_gate ? q : 0);
       if (m.o_bias) layer += h;
       if (att.qk_norm) layer += 2 * d;
     }
     if (att.sinks) layer += heads;
     layer += 2 * normParams;
     const i = mlp.width;
+    if (mlp.kind === "none") { // no MLP, no MLP norm
+      total += group.count * (layer - normParams);
+      active += group.count * (layer - normParams);
+      continue;
+    }
     if (mlp.kind === "moe") {
       const expert = 3 * h * i + (m.mlp_bias ? 2 * i + h : 0);
       let base = layer + h * mlp.experts + (m.mlp_bias ? mlp.experts : 0);
@@ -360,12 +504,17 @@ const MODEL_FIELDS = ["architecture", "hidden_size", "intermediate_size", "num_h
   "sliding_window", "layer_types", "attention_sinks", "qk_norm", "q_lora_rank", "kv_lora_rank",
   "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim", "moe_intermediate_size", "num_shared_experts",
   "shared_expert_intermediate_size", "dense_layers", "linear_num_key_heads", "linear_num_value_heads",
-  "linear_key_head_dim", "linear_value_head_dim", "linear_conv_kernel_dim"];
+  "linear_key_head_dim", "linear_value_head_dim", "linear_conv_kernel_dim", "mamba_d_state", "mamba_d_conv",
+  "mamba_inner_size", "mamba_dt_rank", "mamba_n_heads", "mamba_n_groups", "mamba_conv_bias", "mamba_proj_bias",
+  "no_mlp_layers", "attention_output_gate"];
 
 /** A model from a `data/catalogue.json` record (kb.catalogue.model_from_dict). */
 export function modelFromCatalogue(data) {
   const fields = { id: String(data.id ?? ""), name: String(data.name ?? "") };
   for (const key of MODEL_FIELDS) if (data[key] !== undefined && data[key] !== null) fields[key] = data[key];
+  const types = fields.layer_types;
+  if (fields.num_attention_heads === undefined && Array.isArray(types) && types.length
+    && types.every((t) => t === "mamba")) fields.num_attention_heads = 0; // no attention layer: no heads stated
   return makeModel(fields);
 }
 
@@ -530,7 +679,7 @@ function plan(model, hardware, s) {
     for (const name of ["moe_intermediate_size", "shared_expert_intermediate_size"]) {
       if (model[name] % n) throw new CalculatorError(`tp ${n} does not divide ${name} (${model[name]})`);
     }
-    for (const name of ["linear_num_key_heads", "linear_num_value_heads"]) {
+    for (const name of ["linear_num_key_heads", "linear_num_value_heads", "mamba_inner_size", "mamba_n_heads"]) {
       if (model[name] % n) throw new CalculatorError(`tp ${n} does not divide ${name} (${model[name]})`);
     }
     if (kvHeads % n && n % kvHeads && !latent) {
@@ -540,7 +689,7 @@ function plan(model, hardware, s) {
       throw new CalculatorError(
         `hardware ${hardware.id} has no interconnect bandwidth; tensor parallelism needs one`);
     }
-    if (kvHeads < n && !latent) notes.push(`${kvHeads} KV heads on ${n} devices: each device keeps a copy of one KV head`);
+    if (kvHeads > 0 && kvHeads < n && !latent) notes.push(`${kvHeads} KV heads on ${n} devices: each device keeps a copy of one KV head`);
     if (latent) notes.push(`latent attention on ${n} devices: each device keeps the whole latent KV cache`);
   }
   const ep = s.ep || 1;
@@ -587,7 +736,7 @@ function plan(model, hardware, s) {
     const g = p.groups[0];
     p.attKinds = [[g.attention, g.count]];
     p.mlpKinds = [[g.mlp, g.count]];
-    p.uniform = true;
+    p.uniform = g.mlp.kind !== "none";
   } else {
     const atts = new Map(), mlps = new Map();
     for (const g of p.groups) {
@@ -596,10 +745,10 @@ function plan(model, hardware, s) {
     }
     p.attKinds = [...atts.entries()];
     p.mlpKinds = [...mlps.entries()];
-    p.uniform = atts.size === 1 && mlps.size === 1;
+    p.uniform = atts.size === 1 && mlps.size === 1 && p.mlpKinds[0][0].kind !== "none";
   }
-  p.mixedMlp = p.mlpKinds.length > 1;
-  p.hybrid = Boolean(model.linear_num_value_heads);
+  p.mixedMlp = p.mlpKinds.filter(([k]) => k.kind !== "none").length > 1;
+  p.hybrid = p.attKinds.some(([k]) => RECURRENT.includes(k.kind));
   if (ep > 1) p.uniform = false; // the all-to-all rows: totals by count
   p.w = s.w_bits / 8 + (s.group_size ? SCALE_ZERO_BYTES / s.group_size : 0.0);
   p.a = s.a_bits / 8;
@@ -692,7 +841,7 @@ function attentionCore(p, att, count, q, n) {
   const { b, hq, a, kv, bw } = p;
   const fmt = p.fmts.attention, peak = p.peaks.attention;
   const kind = att.kind;
-  if (kind === "linear") return []; // a fixed state: nothing depends on the context (linearAttention)
+  if (kind === "linear" || kind === "mamba") return []; // a fixed state: nothing depends on the context
   if (kind === "full") {
     const d = p.d;
     const qoBytes = b * q * hq * d * a;
@@ -764,13 +913,16 @@ function projections(p, kinds, L, q, n, t, rows) {
   const { h, w, a, kv, hi, bw, fLin, pLin, fEl, pEl } = p;
   const model = p.model;
   const qkvBias = model.qkv_bias;
-  const linearKinds = p.hybrid ? kinds.filter(([kind]) => kind.kind === "linear") : [];
-  if (linearKinds.length) { // a hybrid: the attention layers project as below, the linear ones after them
-    const others = kinds.filter(([kind]) => kind.kind !== "linear");
+  const recurrent = p.hybrid ? kinds.filter(([kind]) => RECURRENT.includes(kind.kind)) : [];
+  if (recurrent.length) { // a hybrid: the attention layers project as below, the recurrent ones after them
+    const others = kinds.filter(([kind]) => !RECURRENT.includes(kind.kind));
     let count = 0;
     for (const [, c] of others) count += c;
     if (others.length) projections(p, others, count, q, n, t, rows);
-    for (const [kind, c] of linearKinds) linearAttention(p, kind, c, t, rows);
+    for (const [kind, c] of recurrent) {
+      if (kind.kind === "linear") linearAttention(p, kind, c, t, rows);
+      else mambaRows(p, kind, c, t, rows);
+    }
     return;
   }
   const att = kinds[0][0];
@@ -778,7 +930,8 @@ function projections(p, kinds, L, q, n, t, rows) {
   if (att.kind !== "latent") {
     const qo = p.hq * p.d, ko = p.hk * p.d;
     const kProj = linear("k_proj", L, t, h, ko, w, a, kv, qkvBias, hi, fLin, pLin, bw);
-    rows.push(linear("q_proj", L, t, h, qo, w, a, a, qkvBias, hi, fLin, pLin, bw));
+    const gate = att.output_gate; // q_proj also writes a gate per query element (Qwen3-Next)
+    rows.push(linear("q_proj", L, t, h, gate ? 2 * qo : qo, w, a, a, qkvBias, hi, fLin, pLin, bw));
     rows.push(kProj);
     rows.push(renamed(kProj, "v_proj"));
     if (att.qk_norm) {
@@ -786,6 +939,7 @@ function projections(p, kinds, L, q, n, t, rows) {
       rows.push(row("k_norm", L, NORM_OPS * t * ko, 2 * t * ko * a, fEl, pEl, bw));
     }
     cores();
+    if (gate) rows.push(row("attn_gate", L, SIGMOID_GATE_OPS * t * qo, 3 * t * qo * a, fEl, pEl, bw));
     rows.push(linear("o_proj", L, t, qo, h, w, a, a, model.o_bias, hi, fLin, pLin, bw));
     return;
   }
@@ -832,7 +986,53 @@ function linearAttention(p, att, L, t, rows) {
   rows.push(linear("out_proj", L, t, vd, h, w, a, a, false, hi, fLin, pLin, bw));
 }
 
+const RECURRENT = ["linear", "mamba"];
+const MAMBA1_SCAN_OPS = 7; // per channel and state element: dt*A, exp, (dt*x)*B, decay and add, C read-out
+const MAMBA2_SCAN_OPS = 5; // A one scalar per head
+const SSM_SKIP_OPS = 2; // per channel: dt*x and D*x + y
+const SSM_GATED_NORM_OPS = NORM_OPS + SILU_GATE_OPS; // Mamba-2: RMSNorm(y * silu(z))
+
+/** A Mamba layer (calculator.core._mamba): in_proj, conv1d, [x_proj, dt_proj], selective_scan, gate/norm, out_proj. */
+function mambaRows(p, att, L, t, rows) {
+  const { h, w, a, kv, hi, bw, b, fLin, pLin, fEl, pEl } = p;
+  const n = p.tp;
+  const inner = Math.floor(att.ssm_inner / n), N = att.ssm_state, c = att.conv_kernel, bias = att.ssm_proj_bias;
+  const state = 2 * b * inner * N * kv;
+  let channels, heads = 0, bc = 0;
+  if (att.ssm_heads) {
+    heads = Math.floor(att.ssm_heads / n);
+    bc = 2 * Math.ceil(att.ssm_groups / n) * N;
+    channels = inner + bc;
+    rows.push(linear("in_proj", L, t, h, 2 * inner + bc + heads, w, a, a, bias, hi, fLin, pLin, bw));
+  } else {
+    channels = inner;
+    rows.push(linear("in_proj", L, t, h, 2 * inner, w, a, a, bias, hi, fLin, pLin, bw));
+  }
+  let convOps = 2 * t * channels * c;
+  let convBytes = channels * c * hi + 2 * t * channels * a + 2 * b * channels * (c - 1) * kv;
+  if (att.ssm_conv_bias) {
+    convOps += t * channels;
+    convBytes += channels * hi;
+  }
+  rows.push(row("conv1d", L, convOps, convBytes, fEl, pEl, bw));
+  const fAtt = p.fmts.attention, pAtt = p.peaks.attention;
+  if (att.ssm_heads) {
+    rows.push(row("selective_scan", L, t * inner * (MAMBA2_SCAN_OPS * N + SSM_SKIP_OPS),
+      t * (2 * inner + bc + heads) * a + state + 3 * heads * hi, fAtt, pAtt, bw));
+    rows.push(row("ssm_norm", L, SSM_GATED_NORM_OPS * t * inner, 3 * t * inner * a, fEl, pEl, bw));
+  } else {
+    const r = att.ssm_dt_rank;
+    rows.push(linear("x_proj", L, t, inner, r + 2 * N, w, a, a, false, hi, fLin, pLin, bw));
+    rows.push(linear("dt_proj", L, t, r, inner, w, a, a, true, hi, fLin, pLin, bw));
+    rows.push(row("selective_scan", L, t * inner * (MAMBA1_SCAN_OPS * N + SSM_SKIP_OPS),
+      t * (3 * inner + 2 * N) * a + state + inner * (N + 1) * hi, fAtt, pAtt, bw));
+    rows.push(row("ssm_gate", L, SILU_GATE_OPS * t * inner, 3 * t * inner * a, fEl, pEl, bw));
+  }
+  rows.push(linear("out_proj", L, t, inner, h, w, a, a, bias, hi, fLin, pLin, bw));
+}
+
 function mlpRows(p, mlp, L, t, rows) {
+  if (mlp.kind === "none") return;
   const { h, w, a, hi, bw, fLin, pLin, fEl, pEl } = p;
   const mlpBias = p.model.mlp_bias;
   if (mlp.kind === "moe") {
@@ -915,10 +1115,14 @@ function block(p, q, n) {
   }
   const add = row("attn_add", L, ADD_OPS * t * h, 2 * t * h * a, fEl, pEl, bw);
   rows.push(add);
-  rows.push(renamed(norm, "mlp_norm"));
+  let withMlp = L; // layers with an MLP
+  for (const [mlp, count] of p.mlpKinds) if (mlp.kind === "none") withMlp -= count;
+  if (!withMlp) return rows;
+  const recount = (r, name) => (withMlp === L ? renamed(r, name) : { ...r, name, count: withMlp });
+  rows.push(recount(norm, "mlp_norm"));
   for (const [mlp, count] of p.mlpKinds) mlpRows(p, mlp, count, t, rows);
-  if (p.tp > 1) rows.push(renamed(reduce, "mlp_allreduce"));
-  rows.push(renamed(add, "mlp_add"));
+  if (p.tp > 1) rows.push(recount(reduce, "mlp_allreduce"));
+  rows.push(recount(add, "mlp_add"));
   return rows;
 }
 
@@ -1007,16 +1211,20 @@ function layerWeights(p, group) {
     const kd = kh * att.linear_key_dim, vd = vh * att.linear_value_dim;
     lin = h * (2 * kd + 2 * vd) + h * 2 * vh + vd * h;
     small = 2 * h + (2 * kd + vd) * att.conv_kernel + 2 * vh + att.linear_value_dim;
+  } else if (att.kind === "mamba") {
+    [lin, small] = mambaWeights(att, h, p.tp);
+    small += 2 * h;
   } else {
     const qo = hq * d, ko = hk * d;
-    lin = 2 * h * qo + 2 * h * ko;
+    lin = 2 * h * qo + 2 * h * ko + (att.output_gate ? h * qo : 0);
     small = model.norm === "layernorm" ? 4 * h : 2 * h;
-    if (model.qkv_bias) small += qo + 2 * ko;
+    if (model.qkv_bias) small += qo + 2 * ko + (att.output_gate ? qo : 0);
     if (model.o_bias) small += h;
     if (att.qk_norm) small += 2 * d;
   }
   if (att.sinks) small += hq;
   let mlpW, mlpSmall;
+  if (mlp.kind === "none") return [lin, small - h]; // no MLP and no MLP norm
   if (mlp.kind === "moe") {
     const i = p.ie, E = p.E;
     const local = Math.floor(E / p.ep);
@@ -1058,6 +1266,10 @@ function kvBytes(p, tokens) {
       const channels = 2 * kh * att.linear_key_dim + vh * att.linear_value_dim;
       total += L * p.b * (vh * att.linear_key_dim * att.linear_value_dim
         + channels * (att.conv_kernel - 1)) * p.kv;
+    } else if (att.kind === "mamba") {
+      const inner = Math.floor(att.ssm_inner / p.tp);
+      const channels = inner + (att.ssm_heads ? 2 * Math.ceil(att.ssm_groups / p.tp) * att.ssm_state : 0);
+      total += L * p.b * (inner * att.ssm_state + channels * (att.conv_kernel - 1)) * p.kv;
     } else {
       const kept = att.kind === "window" ? Math.min(tokens, att.window) : tokens;
       total += 2 * L * p.b * kept * p.hk * p.d * p.kv;
@@ -1070,10 +1282,16 @@ function activationBytes(p) {
   const s = p.settings.seq_len;
   const t = p.b * s;
   const a = p.a;
-  const found = p.attKinds.find(([k]) => k.kind !== "linear");
+  const found = p.attKinds.find(([k]) => !RECURRENT.includes(k.kind));
   const att = found ? found[0] : p.attKinds[0][0];
   let attn;
-  if (att.kind === "latent") {
+  if (att.kind === "mamba") { // no attention layer: the mixer's in_proj output and scan output
+    const inner = Math.floor(att.ssm_inner / p.tp);
+    const proj = att.ssm_heads
+      ? 2 * inner + 2 * Math.ceil(att.ssm_groups / p.tp) * att.ssm_state + Math.floor(att.ssm_heads / p.tp)
+      : 2 * inner;
+    attn = t * (proj + inner) * a;
+  } else if (att.kind === "latent") {
     const width = att.qk_nope_head_dim + att.qk_rope_head_dim + att.v_head_dim;
     attn = p.flash ? 2 * t * p.hq * width * a : 2 * p.b * p.hq * s * s * a + 2 * t * p.hq * width * a;
   } else {
@@ -1081,6 +1299,7 @@ function activationBytes(p) {
   }
   let mlp = 0;
   for (const g of p.groups) {
+    if (g.mlp.kind === "none") continue;
     if (g.mlp.kind === "moe") mlp = Math.max(mlp, 3 * t * p.k * p.ie * a, 3 * t * p.ish * a);
     else mlp = Math.max(mlp, (g.mlp.kind === "gated" ? 3 : 2) * t * p.i * a);
   }

@@ -1,0 +1,99 @@
+"""Issue 16.4: two-sided claim verdicts. A time claim is judged against its expected ratio (calibrated
+expected times of both sides) and its roofline bound: plausible, optimistic, beyond the bound. A claim
+without an expected value (memory reductions, max-batch throughput, serving) keeps the bound-only words."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from kb.analysis import (ABOVE, BEYOND, CONSISTENT, NOT_CHECKABLE, OPTIMISTIC, OVER_BOUND, PLAUSIBLE, TOLERANCE,
+                         VERDICTS, Catalogue, analyze_method, verdict)
+from kb.analysis_pages import VERDICT_WORDS, analysis_section, claims_page
+from kb.load import load
+from kb.schema import ClaimCheck, Method
+
+REPO = Path(__file__).resolve().parents[2]
+KB = load(REPO)
+CAT = Catalogue(KB)
+SETTING = dict(model="llama-2-7b", hardware="nvidia-a6000", batch=4, seq_len=1024, gen_len=256)
+
+
+def _method(claims: list[dict], effect: dict | None = None) -> Method:
+    return Method(id="w4-words", name="W4 words", title="A probe", authors=["A. Author"], year=2024,
+                  category="compression/quantization/ptq/weight-only", summary="x" * 40,
+                  effect=effect or {"kind": "quantization", "weights": {"bits": 4}},
+                  claims=claims, bibtex="@misc{probe2024, title = {A probe}}")
+
+
+def _claim(value: float, metric: str = "decode_speedup", **setting) -> dict:
+    return {"metric": metric, "value": value, "baseline": "FP16", "setting": setting or SETTING,
+            "source": "Table 1"}
+
+
+def test_the_words_follow_the_expected_value_and_the_bound():
+    assert verdict(2.0, None, 1.5) == NOT_CHECKABLE
+    assert verdict(1.6, 3.0, 1.5) == PLAUSIBLE            # within 1.1x of the expected ratio
+    assert verdict(1.5 * TOLERANCE, 3.0, 1.5) == PLAUSIBLE  # the tolerance is inclusive
+    assert verdict(2.5, 3.0, 1.5) == OPTIMISTIC           # above the expected ratio, within the bound
+    assert verdict(3.0 * TOLERANCE, 3.0, 1.5) == OPTIMISTIC
+    assert verdict(3.5, 3.0, 1.5) == BEYOND
+    assert verdict(0.5, 3.0, 1.5) == PLAUSIBLE            # a modest claim is plausible
+    # no expected value: the bound-only words
+    assert verdict(3.0, 3.0) == CONSISTENT and verdict(3.5, 3.0) == ABOVE
+    # an expected ratio above the bound (both sides' efficiencies differ) cannot make a claim optimistic
+    assert verdict(3.1, 3.0, 3.2) == PLAUSIBLE
+    assert set(OVER_BOUND) == {BEYOND, ABOVE} and len(set(VERDICTS)) == len(VERDICTS)
+
+
+def test_a_decode_claim_gets_each_word_at_its_expected_value_and_bound():
+    probe, = analyze_method(CAT, KB, _method([_claim(1.0)])).claims
+    bound, expected = probe["predicted"], probe["expected"]
+    assert expected is not None and 1 < expected < bound  # real runs gain less than the ideal bound here
+    values = [expected * 0.9, expected * TOLERANCE * 1.01, bound * TOLERANCE * 0.99, bound * TOLERANCE * 1.01]
+    checks = analyze_method(CAT, KB, _method([_claim(v) for v in values])).claims
+    assert [c["verdict"] for c in checks] == [PLAUSIBLE, OPTIMISTIC, OPTIMISTIC, BEYOND]
+    assert all(c["expected"] == pytest.approx(expected) and c["predicted"] == pytest.approx(bound) for c in checks)
+    for c in checks:  # the export schema accepts every word
+        ClaimCheck.model_validate({k: v for k, v in c.items() if k in ClaimCheck.model_fields})
+
+
+def test_a_memory_claim_has_no_expected_value_and_keeps_the_bound_words():
+    kv4 = {"kind": "quantization", "kv_cache": {"bits": 4}}
+    low, high = analyze_method(CAT, KB, _method([_claim(1.1, "memory_reduction"), _claim(50.0, "memory_reduction")],
+                                                kv4)).claims
+    assert low["expected"] is None and high["expected"] is None
+    assert low["verdict"] == CONSISTENT and high["verdict"] == ABOVE
+
+
+def test_pages_show_claimed_expected_and_bound_side_by_side_and_define_the_words():
+    values = [1.0, 50.0]
+    probe = _method([_claim(v) for v in values] + [_claim(1.2, "memory_reduction")])
+    analyses = {probe.id: analyze_method(CAT, KB, probe)}
+    checks = analyses[probe.id].claims
+    section = analysis_section(analyses)(probe, "methods/w4-words.md")
+    head = next(line for line in section.splitlines() if line.startswith("| Claim"))
+    assert head.index("Claimed") < head.index("Expected") < head.index("Roofline bound") < head.index("Verdict")
+    for c in checks:
+        row = next(line for line in section.splitlines() if f'| {c["claimed"]:g}x |' in line)
+        assert f'**{c["verdict"]}**' in row and f'{c["predicted"]:.2f}x' in row
+        assert (f'{c["expected"]:.2f}x' if c["expected"] else "—") in row
+    assert VERDICT_WORDS in section and "*optimistic*" in VERDICT_WORDS
+    page = claims_page(replace(KB, methods={probe.id: probe}), analyses)
+    assert VERDICT_WORDS in page and "Expected / bound" in page
+    assert f'{checks[0]["expected"]:.2f}x / {checks[0]["predicted"]:.2f}x' in page
+    # the counts name every word used, two-sided words first
+    counts = next(line for line in page.splitlines() if "claims have a verdict" in line)
+    assert counts.index(checks[0]["verdict"]) < counts.index(BEYOND) < counts.index(CONSISTENT)
+
+
+def test_a_hostile_explanation_is_escaped_in_the_verdict_cell():
+    claim = {**_claim(50.0), "explanation": "baseline <script>alert(1)</script> & eager"}
+    probe = _method([claim])
+    analyses = {probe.id: analyze_method(CAT, KB, probe)}
+    section = analysis_section(analyses)(probe, "methods/w4-words.md")
+    page = claims_page(replace(KB, methods={probe.id: probe}), analyses)
+    for out in (section, page):
+        assert "<script" not in out and "alert" in out  # shown, as text (kb.markup entities)

@@ -602,6 +602,9 @@ def analyze_method(cat: Catalogue, kb: KB, method: Method) -> Analysis:
 # --- serving effects (kind serving): calculator.serving.compare, not one run -----------------------------
 
 SERVING_METRIC = "a serving comparison gives"
+# What each calculator.serving.compare metric measures, in the words pages use.
+SERVING_METRIC_WORDS = {"throughput_at_capacity": "output tokens/s at capacity", "goodput": "goodput",
+                        "offload_throughput": "output tokens/s with offloading"}
 SERVING_UNBOUNDED = "in the bound the baseline meets the latency limits at no request rate while the method does"
 # A latency limit the entry does not set: none binds (below compare()'s 1e6 s bound on limits).
 NO_LIMIT_S = 1e5

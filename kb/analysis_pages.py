@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from calculator import Settings
 from calculator.effects import serving_options
-from kb.analysis import TOLERANCE, VERDICTS, VERSION, Analysis, bound_ignores, comparison_query
+from kb.analysis import (SERVING_METRIC_WORDS, TOLERANCE, VERDICTS, VERSION, Analysis, bound_ignores,
+                         comparison_query)
 from kb.load import KB
 from kb.markup import attr, front_matter, table, text
 from kb.render import METRIC_LABELS, Column, method_page_path
@@ -224,11 +225,20 @@ def serving_section(method: Method, a: Analysis) -> str:
                            [[text(str(r[0])), text(str(r[1])), text(str(r[2]))] for r in c["rows"]]) + "\n</div>\n\n")
     first = next((c for c in a.serving if not c.get("error")), None)
     if first:
-        opts = serving_options(method.effect.model_dump(exclude_none=True))
+        effect = method.effect.model_dump(exclude_none=True)
         tp = f" --tp {first['tp']}" if first["tp"] > 1 else ""
-        out.append("Redo the method's side with the calculator: `python -m calculator --model "
-                   f"{first['model']} --hardware {first['hardware']}{tp} --seq-len {first['seq_len']} --gen-len "
-                   f"{first['gen_len']} --stage serve {opts}`.\n")
+        if effect.get("scheduling") or effect.get("offload"):  # compared two engines: no --stage serve flags
+            fx = {k: v for k, v in effect.items() if k not in ("basis", "ignores")}
+            out.append("Redo the comparison in Python: `from kb.catalogue import load_model, load_hardware; "
+                       "from calculator import Settings; from calculator.serving import compare; "
+                       f"compare(load_model({first['model']!r}), load_hardware({first['hardware']!r}), "
+                       f"Settings(tp={first['tp']}, seq_len={first['seq_len']}, gen_len={first['gen_len']}), "
+                       f"{fx!r})`.\n")  # schema-checked numbers and literals only (basis/ignores left out)
+        else:
+            opts = serving_options(effect)
+            out.append("Redo the method's side with the calculator: `python -m calculator --model "
+                       f"{first['model']} --hardware {first['hardware']}{tp} --seq-len {first['seq_len']} --gen-len "
+                       f"{first['gen_len']} --stage serve {opts}`.\n")
     return "".join(out)
 
 
@@ -238,7 +248,7 @@ def roofline_column(analyses: dict[str, Analysis]) -> Column:
     for method_id, a in analyses.items():
         top = next((c for c in a.serving or [] if c.get("gain") is not None), None)
         if top:  # a serving effect: its gain in the first serving comparison
-            what = "throughput at capacity" if top["metric"] == "throughput_at_capacity" else "goodput"
+            what = SERVING_METRIC_WORDS.get(top["metric"], top["metric"])
             cells[method_id] = f'{top["gain"]:.2f}x {what} ({top["label"].lower()})'
         rows = {r["stage"]: r for r in a.scenarios if r["scenario"] == a.primary}
         if rows:
@@ -332,7 +342,7 @@ def claims_scatter(points: list[tuple[str, str, str, float, float]]) -> str:
 VERDICT_WORDS = (f"A claim up to {TOLERANCE:.2f}x the expected ratio is *plausible*; above that but within "
                  f"{TOLERANCE:.2f}x the bound it is *optimistic* (more than typical runs reach, less than an ideal "
                  "one); above the bound it is *beyond the bound*. A claim with no expected value (memory "
-                 "reductions, throughput at the largest batch, serving comparisons) is judged against the bound "
+                 "reductions, serving comparisons) is judged against the bound "
                  f"only: *consistent* up to {TOLERANCE:.2f}x of it, else *above the roofline bound*.")
 """The verdict words, defined once for the method pages and the claims page (kb.analysis.verdict)."""
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from kb.analysis import SERVING_METRIC_WORDS
 from kb.analysis_pages import fit_words
 from kb.load import KB
 from kb.render import METRIC_LABELS, quality_words
@@ -44,7 +45,7 @@ def glance_items(kb: KB, analyses: dict) -> dict[str, list[tuple[str, str]]]:
             c = next((c for c in a.serving if not c.get("error")), None)
             if c is not None:
                 gain = f'{c["gain"]:.2f}x' if c["gain"] is not None else "unbounded"
-                what = "output tokens/s at capacity" if c["metric"] == "throughput_at_capacity" else "goodput"
+                what = SERVING_METRIC_WORDS.get(c["metric"], c["metric"])
                 fit = {r[0]: r for r in c["rows"]}.get("Requests that fit (capacity)")
                 fits = f"{fit[2]} vs {fit[1]} requests fit, " if fit else ""
                 items.append((f"Roofline ({c['label'].lower()}, ideal bound)", f"{fits}{gain} {what}"))

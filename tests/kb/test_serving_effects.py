@@ -153,4 +153,26 @@ def test_the_glance_box_and_category_tables_quote_the_serving_gain():
     analyses = analyze_kb(KB, ["pagedattention"])
     items = dict(glance_items(KB, analyses)["pagedattention"])
     assert any("39 vs 10 requests fit" in v and "2.90x" in v for v in items.values()), items
-    assert "throughput at capacity" in roofline_column(analyses).cells["pagedattention"]
+    assert "output tokens/s at capacity" in roofline_column(analyses).cells["pagedattention"]
+    offload = analyze_kb(KB, ["flexgen"])
+    assert "output tokens/s with offloading" in roofline_column(offload).cells["flexgen"]
+    assert "goodput" not in roofline_column(offload).cells["flexgen"]
+
+
+@pytest.mark.parametrize("method_id", ["flexgen", "orca"])
+def test_the_redo_line_of_an_engine_comparison_runs_and_gives_the_page_gain(method_id):
+    """Scheduling and offload comparisons have no --stage serve flags: the page gives a Python call instead, and
+    that call, run as printed, returns the gain the page shows."""
+    from kb.analysis_pages import serving_section
+
+    method = KB.methods[method_id] if isinstance(KB.methods, dict) else next(m for m in KB.methods if m.id == method_id)
+    a = analyze_kb(KB, only=[method_id])[method_id]
+    line = next(ln for ln in serving_section(method, a).splitlines() if ln.startswith("Redo the comparison in Python"))
+    code = line.split("`")[1]
+    *imports, call = code.split("; ")
+    scope: dict = {}
+    exec("\n".join(imports), scope)
+    out = eval(call, scope)
+    first = next(c for c in a.serving if not c.get("error"))
+    assert out["gain"] == pytest.approx(first["gain"], rel=1e-12)
+    assert "basis" not in call and "ignores" not in call

@@ -142,6 +142,14 @@ def refuse_other_layers(model: Model, kind: str) -> None:
             "dense-prefix layers)")
 
 
+def refuse_recurrent_state(model: Model, kind: str) -> None:
+    """Effects that scale the KV cache (eviction, a shared prefix) know attention caches; a layer with a recurrent
+    state (Mamba, linear attention) keeps a fixed-size state the calculator counts in the same memory term."""
+    if any(g.attention.kind in ("mamba", "linear") for g in recipe(model)):
+        raise CalculatorError(f"{kind} is modelled for attention KV caches; {model.id} keeps a recurrent state in "
+                              "some layers (Mamba or linear attention), which does not shrink that way")
+
+
 def _weight_elements(model: Model, settings: Settings) -> dict[str, float]:
     """Weight elements of each linear layer on one device (tensor parallel share)."""
     n = settings.tp
@@ -320,6 +328,8 @@ def apply_effect(model: Model, hardware: Hardware, settings: Settings, effect: d
         refuse_architecture(model, effect)
         changes = effect.get("model_changes") or {}
         return baseline(replace(model, **changes) if changes else model, hardware, settings)
+    if kind in ("kv_compression", "shared_prefix"):
+        refuse_recurrent_state(model, kind)
     if kind == "kv_compression":
         base = baseline(model, hardware, settings)
         kept = max(1, round(effect["kv_kept"] * settings.seq_len))

@@ -156,7 +156,7 @@ def model_from_hf_config(cfg: object, model_id: str = "", where: str = "config")
     if not isinstance(cfg, dict):
         raise CalculatorError(f"{where}: expected a JSON object, got {type(cfg).__name__}")
     model_type = cfg.get("model_type")
-    if model_type not in MODEL_TYPES:
+    if not isinstance(model_type, str) or model_type not in MODEL_TYPES:
         supported = ", ".join(sorted(MODEL_TYPES))
         raise CalculatorError(f"{where}: unsupported model_type {model_type!r} (supported: {supported})")
     cfg = _text(cfg)

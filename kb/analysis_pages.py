@@ -420,8 +420,9 @@ def claims_page(kb: KB, analyses: dict[str, Analysis]) -> str:
             continue
         out.append(f"\n## {text(branch)}\n\n{len(group['checked'])} with a verdict, {n_un} without.\n\n")
         if group["checked"]:
-            out.append(table(["Method", "Claim (where)", "Expected / bound", "Verdict", "Checked in"],
-                             group["checked"]))
+            out.append('<div class="kb-cards" markdown>\n\n'  # cards on a phone, like the method pages
+                       + table(["Method", "Claim (where)", "Expected / bound", "Verdict", "Checked in"],
+                               group["checked"]) + "\n</div>\n")
         if n_un:
             out.append(f"\n### Without a verdict ({n_un})\n\n")
             for reason, items in sorted(group["unchecked"].items(), key=lambda kv: -len(kv[1])):

@@ -22,6 +22,8 @@ FEATURES = {
     "shared-experts": ("shared experts beside the routed ones", lambda m: bool(m.num_shared_experts)),
     "sliding-window": ("sliding-window attention", lambda m: bool(m.sliding_window)),
     "linear-attention": ("linear-attention layers", lambda m: bool(m.linear_num_value_heads)),
+    "state-space": ("Mamba state-space layers", lambda m: bool(m.mamba_d_state)),
+    "state-space-2": ("Mamba-2 state-space layers", lambda m: bool(m.mamba_n_heads)),
 }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from kb.analysis import SERVING_METRIC_WORDS
+from kb.analysis import SERVING_METRIC_WORDS, VERDICTS
 from kb.analysis_pages import fit_words
 from kb.load import KB
 from kb.render import METRIC_LABELS, quality_words
@@ -53,7 +53,9 @@ def glance_items(kb: KB, analyses: dict) -> dict[str, list[tuple[str, str]]]:
             items.append(("Roofline", "not modelled"))
         if a is not None and a.claims:
             counts = Counter(c["verdict"] for c in a.claims)
-            items.append(("Claims checked", ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))))
+            order = {v: i for i, v in enumerate(VERDICTS)}  # plausible first, not checkable last
+            items.append(("Claims checked", ", ".join(f"{counts[v]} {v}" for v in
+                                                      sorted(counts, key=lambda v: (order.get(v, len(order)), v)))))
         if m.quality:
             items.append(("Accuracy", quality_words(m)))
         if m.support:

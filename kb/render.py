@@ -436,11 +436,16 @@ def models_page(kb: KB) -> str:
         kv = ""
         if c is not None and hasattr(c, "kv_bytes_per_token"):
             kv = f"{c.kv_bytes_per_token(16) / 1024:,.0f}"
+            if not c.num_attention_heads:  # every layer a state-space layer: nothing grows with the context
+                kv += " (a fixed state per sequence)"
         attention = text(getattr(c, "attention_kind", "")) if c is not None else ""
         experts = f"{m.num_experts_per_tok}/{m.num_local_experts}" if m.num_local_experts else ""
+        shape = c if c is not None else m  # the built model: config-only files leave the flat fields empty
+        heads = (f"{shape.num_attention_heads}/{shape.num_key_value_heads}" if shape.num_attention_heads
+                 else "— (no attention)")
+        context = f"{shape.max_position_embeddings:,}" if shape.max_position_embeddings else "— (no limit stated)"
         rows.append([_file_cell(m.name, m.id, f"kb/models/{m.id}.yaml", m.sources), total, active,
-                     f"{m.num_hidden_layers} × {m.hidden_size}", f"{m.num_attention_heads}/{m.num_key_value_heads}",
-                     attention, f"{m.max_position_embeddings:,}", kv, experts])
+                     f"{shape.num_hidden_layers} × {shape.hidden_size}", heads, attention, context, kv, experts])
     out.append(_catalogue_table(["Model", "Params (B)", "Active (B)", "Layers × width", "Heads (q/kv)", "Attention",
                                  "Context (tokens)", "KV cache (KiB/token)", "Experts (k/n)"], rows))
     return "".join(out)

@@ -625,7 +625,8 @@ UnconfirmedFact = Literal["authors", "date", "venue", "arxiv", "code"]
 
 
 ArchitectureFeature = Literal["latent-attention", "grouped-query-attention", "multi-query-attention",
-                              "mixture-of-experts", "shared-experts", "sliding-window", "linear-attention"]
+                              "mixture-of-experts", "shared-experts", "sliding-window", "linear-attention",
+                              "state-space", "state-space-2"]
 """Features read from a catalogue model's layer recipe (kb/features.py says how)."""
 
 
@@ -1114,8 +1115,7 @@ class ClaimCheck(Strict):
     verdict: Literal["plausible", "optimistic", "beyond the bound", "consistent", "above the roofline bound",
                      "not checkable"] = Field(
         description="Verdict. With an expected value (time claims): plausible (at most 1.1x the expected ratio), "
-                    "optimistic (above it, within 1.1x the bound), beyond the bound. Without one (memory, max-batch "
-                    "throughput, serving): consistent (within 1.1x the bound) or above the roofline bound.")
+                    "optimistic (above it, within 1.1x the bound), beyond the bound. Without one (memory, serving): consistent (within 1.1x the bound) or above the roofline bound.")
     why: str | None = Field(description="Why it is not checkable.")
     source: str = Field(description="Where in the paper.")
     setting: str | None = Field(description="The setting it was checked in; unstated values marked assumed.")

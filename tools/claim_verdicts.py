@@ -3,7 +3,7 @@
     python tools/claim_verdicts.py [--branch compression] [--list REASON|verdict|above|WORD]
 
 Verdict words (kb.analysis.verdict): plausible / optimistic / beyond the bound for a claim with an expected
-value (time ratios), consistent / above the roofline bound for one without (memory, max-batch, serving).
+value (time ratios), consistent / above the roofline bound for one without (memory, serving).
 """
 
 from __future__ import annotations

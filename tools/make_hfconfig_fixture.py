@@ -85,6 +85,7 @@ def hostile_configs() -> list[object]:
     return [
         [], "config", None, 3,
         _without(_LLAMA, "model_type"), {**_LLAMA, "model_type": "bert"}, {**_LLAMA, "model_type": "nemotron_h"},
+        {**_LLAMA, "model_type": ["llama"]},
         _without(_LLAMA, "num_attention_heads"), _without(_LLAMA, "num_hidden_layers"),
         _without(_LLAMA, "hidden_size"), _without(_LLAMA, "vocab_size"), _without(_LLAMA, "intermediate_size"),
         {**_LLAMA, "hidden_size": "256"}, {**_LLAMA, "hidden_size": 2.5}, {**_LLAMA, "hidden_size": None},

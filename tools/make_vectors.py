@@ -452,6 +452,8 @@ def _effect_cases(b: _Builder, model_ids: list[str], hw_ids: list[str]) -> None:
          {"kind": "distillation", "student": "no-such-model"}),
         ("offloading-no-host-link", "llama-2-7b", CUSTOM_HARDWARE["fp32-only"], {},
          {"kind": "offloading", "offloaded": 0.5}),
+        ("kv-compression-on-mamba", "falcon-mamba-7b", "nvidia-a100-80gb", {}, {"kind": "kv_compression", "kv_kept": 0.5}),
+        ("shared-prefix-on-jamba", "jamba-1.5-mini", "nvidia-h100-sxm", dict(batch=8), {"kind": "shared_prefix", "shared": 0.5}),
         ("prefix-reuse-no-host-link", "llama-2-7b", CUSTOM_HARDWARE["fp32-only"], {},
          {"kind": "prefix_reuse", "prompt_reused": 0.5, "cache_tier": "host"}),
         ("quantization-group-16-bit", "llama-2-7b", "nvidia-a6000", {},

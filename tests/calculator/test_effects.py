@@ -252,3 +252,14 @@ def test_shared_prefix_reads_and_stores_the_prefix_once_per_batch():
     one = apply_effect(LLAMA, A6000, Settings(batch=1, seq_len=2048), {"kind": "shared_prefix", "shared": 0.75})
     assert one.decode_token_s == pytest.approx(baseline(LLAMA, A6000, Settings(batch=1, seq_len=2048)).decode_token_s)
     assert "batch 1" in one.notes[-1]
+
+
+@pytest.mark.parametrize("model_id", ["falcon-mamba-7b", "jamba-1.5-mini"])
+def test_cache_scaling_effects_are_refused_where_a_layer_keeps_a_recurrent_state(model_id):
+    """kv_compression and shared_prefix shrink an attention cache; a Mamba layer's fixed state is not one."""
+    from kb.catalogue import load_hardware, load_model
+
+    model, hw = load_model(model_id), load_hardware("nvidia-h100-sxm")
+    for effect in ({"kind": "kv_compression", "kv_kept": 0.5}, {"kind": "shared_prefix", "shared": 0.5}):
+        with pytest.raises(CalculatorError, match="recurrent state"):
+            apply_effect(model, hw, Settings(batch=4), effect)

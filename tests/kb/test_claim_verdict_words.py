@@ -1,6 +1,6 @@
 """Issue 16.4: two-sided claim verdicts. A time claim is judged against its expected ratio (calibrated
 expected times of both sides) and its roofline bound: plausible, optimistic, beyond the bound. A claim
-without an expected value (memory reductions, max-batch throughput, serving) keeps the bound-only words."""
+without an expected value (memory reductions, serving comparisons) keeps the bound-only words."""
 
 from __future__ import annotations
 
@@ -66,6 +66,16 @@ def test_a_memory_claim_has_no_expected_value_and_keeps_the_bound_words():
                                                 kv4)).claims
     assert low["expected"] is None and high["expected"] is None
     assert low["verdict"] == CONSISTENT and high["verdict"] == ABOVE
+
+
+def test_a_max_batch_throughput_claim_gets_an_expected_value_at_the_batches_of_its_bound():
+    kv4 = {"kind": "quantization", "kv_cache": {"bits": 4}}
+    setting = dict(SETTING, seq_len=2048, gen_len=2048, max_batch=True)
+    check, = analyze_method(CAT, KB, _method([_claim(2.0, "throughput_gain", **setting)], kv4)).claims
+    assert check["predicted"] > 1 and check["expected"] is not None
+    # a 4-bit cache fits about 4x the sequences on a 48 GB card: the gain is larger than one batch's
+    assert check["expected"] > 1.2
+    assert check["verdict"] == verdict(2.0, check["predicted"], check["expected"])
 
 
 def test_pages_show_claimed_expected_and_bound_side_by_side_and_define_the_words():

@@ -61,3 +61,11 @@ def test_an_unknown_feature_is_refused_by_the_schema():
 
 def test_every_feature_has_words_and_a_test():
     assert all(words and callable(test) for words, test in FEATURES.values())
+
+
+def test_the_mamba_and_jamba_pages_list_the_state_space_models():
+    mamba, jamba = html.unescape(_section("mamba")), html.unescape(_section("jamba"))
+    for name in ("Falcon Mamba 7B", "Mamba 2.8B"):
+        assert name in mamba and name not in jamba
+    assert "Jamba" in jamba and "Jamba" in mamba  # Jamba's Mamba layers are state-space layers too
+    assert "DeepSeek" not in mamba and "Llama" not in mamba

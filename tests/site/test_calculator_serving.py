@@ -210,6 +210,7 @@ def test_a_pasted_config_json_is_analysed_and_served_as_python_reads_it(page, ba
     page.click('[data-role="paste"] summary')
     page.fill('[data-role="paste"] textarea', json.dumps(config))
     page.click('button[data-paste="b"]')
+    page.wait_for_selector('[data-role="paste-status"]:not(:empty)')  # hfconfig.js loads on first use
     assert "B now analyses the pasted model" in page.inner_text('[data-role="paste-status"]')
     assert page.input_value('section[data-config="b"] [name="model"]') == "pasted-config"
     model = model_from_hf_config(config, model_id="pasted-config")
@@ -236,6 +237,7 @@ def test_a_bad_config_json_is_refused_in_words(page, base_url, text, said):
     page.click('[data-role="paste"] summary')
     page.fill('[data-role="paste"] textarea', text)
     page.click('button[data-paste="a"]')
+    page.wait_for_selector('[data-role="paste-status"]:not(:empty)')
     status = page.locator('[data-role="paste-status"]')
     assert said in status.inner_text()
     assert page.locator('[data-role="paste"] img').count() == 0  # shown as text, never markup

@@ -65,3 +65,16 @@ def test_claims_page_has_one_dot_per_judged_claim_and_tables_by_branch(page, bas
     assert ids == {mid for mid, v in JUDGED.items() if v}
     linked = page.eval_on_selector_all(".md-content table a", "els => els.map(e => e.getAttribute('href'))")
     assert all(any(f"methods/{mid}/" in href for href in linked) for mid in ids)
+
+
+def test_claims_page_tables_are_cards_on_a_phone(page, base_url):  # noqa: F811
+    """Issue 19.3: at 390 px the per-branch tables of the claims page fit the screen, as cards."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(base_url + "claims/")
+    assert page.locator(".kb-cards table").count() >= 1
+    width = page.evaluate("document.documentElement.clientWidth")
+    widest = page.evaluate("Math.max(...[...document.querySelectorAll('.kb-cards table')]"
+                           ".map(t => t.getBoundingClientRect().right))")
+    assert widest <= width + 1
+    verdict = page.locator('.kb-cards td[data-label="Verdict"]').first
+    assert verdict.is_visible() and verdict.inner_text().strip()

@@ -12,7 +12,6 @@ import { applyEffect, effectSettings, hostBandwidthFromCatalogue, tokensPerStep 
 import { checkSettingRanges, inRange } from "./limits.js";
 import { expectedStageS, loadParameters } from "./expected.js";
 import { ALLOCATORS, StepModel, capacity, curve, point, sla } from "./serving.js";
-import { modelFromConfig } from "./hfconfig.js";
 import {
   ALLOWED_BITS, DEFAULT_SETTINGS, STAGES, analyze, hardwareFromCatalogue, makeSettings, modelFromCatalogue,
 } from "./roofline.js";
@@ -957,8 +956,14 @@ function pasteHtml() {
     + `<p class="kbc-paste-status" data-role="paste-status" role="status" aria-live="polite"></p></details>`;
 }
 
-/** {model} or {error} for the pasted text (JSON.parse, then hfconfig.js's modelFromConfig). */
-function pastedModel(text) {
+/** {model} or {error} for the pasted text (JSON.parse, then hfconfig.js's modelFromConfig, loaded on first use). */
+async function pastedModel(text) {
+  let modelFromConfig;
+  try {
+    ({ modelFromConfig } = await import("./hfconfig.js"));
+  } catch (err) {
+    return { error: `the config reader (assets/js/hfconfig.js) could not load: ${err.message || err}` };
+  }
   let config;
   try {
     config = JSON.parse(text);
@@ -1259,10 +1264,12 @@ function start(root, known, stillHere) {
     status.textContent = "";
   });
 
-  function usePasted(id) {
+  async function usePasted(id) {
     const box = root.querySelector('[data-role="paste"]');
     const out = box.querySelector('[data-role="paste-status"]');
-    const got = pastedModel(box.querySelector("textarea").value);
+    out.textContent = "";
+    const got = await pastedModel(box.querySelector("textarea").value);
+    if (!stillHere() || !root.isConnected) return;
     out.classList.toggle("kbc-error", Boolean(got.error));
     if (got.error) {
       out.textContent = `Not used: ${got.error}`;

@@ -34,6 +34,14 @@ function refuseOtherLayers(model, kind) {
   }
 }
 
+/** calculator.effects.refuse_recurrent_state: cache-scaling effects know attention KV caches only. */
+function refuseRecurrentState(model, kind) {
+  if (model.recipe.some((g) => g.attention.kind === "mamba" || g.attention.kind === "linear")) {
+    throw new CalculatorError(`${kind} is modelled for attention KV caches; ${model.id} keeps a recurrent state in `
+      + "some layers (Mamba or linear attention), which does not shrink that way");
+  }
+}
+
 export const EFFECT_KINDS = ["quantization", "sparsity", "low_rank", "distillation", "early_exit",
   "contextual_sparsity", "architecture", "speculative", "parallel_decoding", "kv_compression", "operator_fusion",
   "offloading", "data_format", "serving", "token_reduction", "sparse_attention", "prefix_reuse", "shared_prefix",
@@ -300,6 +308,7 @@ export function applyEffect(model, hardware, settings, effect, { draft = null, s
     const changes = effect.model_changes || {};
     return baseline(Object.keys(changes).length ? makeModel({ ...model, ...changes }) : model, hardware, s);
   }
+  if (kind === "kv_compression" || kind === "shared_prefix") refuseRecurrentState(model, kind);
   if (kind === "kv_compression") {
     const base = baseline(model, hardware, s);
     const kept = Math.max(1, pyRound(effect.kv_kept * s.seq_len));

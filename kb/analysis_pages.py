@@ -420,7 +420,8 @@ def claims_page(kb: KB, analyses: dict[str, Analysis]) -> str:
             continue
         out.append(f"\n## {text(branch)}\n\n{len(group['checked'])} with a verdict, {n_un} without.\n\n")
         if group["checked"]:
-            out.append('<div class="kb-cards" markdown>\n\n'  # cards on a phone, like the method pages
+            # Cards on a phone, like the method pages; left out of the site search (the method pages hold it).
+            out.append('<div class="kb-cards" markdown data-search-exclude>\n\n'
                        + table(["Method", "Claim (where)", "Expected / bound", "Verdict", "Checked in"],
                                group["checked"]) + "\n</div>\n")
         if n_un:

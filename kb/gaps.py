@@ -102,8 +102,10 @@ def gaps_page(kb: KB) -> str:
     out.append("The calculator applies these methods with parameters the paper's abstract does not give "
                "(a bit-width, a sparsity, an acceptance rate). Replacing the assumption with the paper's own "
                "number, and naming the table in `basis`, makes the method's roofline analysis its own.\n\n")
-    out.append(table(["Method", "Effect", "Basis"],
-                     [[_link(m), f"`{m.effect.kind}`", text(m.effect.basis or "none given")] for m in assumed]))
+    out.append('<div markdown data-search-exclude>\n\n'  # a work list, not what a search should find
+               + table(["Method", "Effect", "Basis"],
+                       [[_link(m), f"`{m.effect.kind}`", text(m.effect.basis or "none given")] for m in assumed])
+               + "\n</div>\n")
 
     out.append(f"\n## Entries without a claim ({len(no_claim)})\n\n")
     out.append("No speedup or memory claim is recorded. Many of these papers report accuracy only; where the "

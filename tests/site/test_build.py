@@ -7,6 +7,7 @@ import re
 from html import unescape
 from pathlib import Path
 
+from kb.analysis import SERVING_METRIC_WORDS
 from kb.load import load
 from tests.site.conftest import REPO, make_project, mkdocs_build
 
@@ -180,7 +181,7 @@ def test_category_tables_put_the_roofline_next_to_the_claims(built_site):
             rec = records[method.id]
             first = next((r for r in rec["serving"] if r["gain"] is not None), None)
             if first:  # a serving method: its gain as a loaded server, at its first setting with one
-                what = "throughput at capacity" if first["metric"] == "throughput_at_capacity" else "goodput"
+                what = SERVING_METRIC_WORDS[first["metric"]]
                 assert f'<td>{first["gain"]:.2f}x {what} ({first["label"].lower()})</td>' in unescape(row), method.id
                 seen += 1
                 continue

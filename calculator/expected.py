@@ -251,7 +251,9 @@ def _attention_sum(first_rows, last_rows, steps: int, values: dict, bw: float) -
     first = {row[0]: row for row in first_rows}
     for r1 in last_rows:
         r0 = first.get(r1[0])
-        if r0 is None or kind_of(r1[0]) not in ("attention", "elementwise"):
+        # Interconnect rows (expert-parallel dispatch and combine, host transfers) have no compute peak; their
+        # growth with the context, if any, is in the collective time already.
+        if r0 is None or r1[5] == "interconnect" or kind_of(r1[0]) not in ("attention", "elementwise"):
             continue
         if kind_of(r1[0]) == "attention":
             ec = em = values["attention_fraction"]

@@ -243,7 +243,8 @@ def _search_parser():
     from calculator.search import KV_FORMATS, WEIGHT_FORMATS
 
     p = _Parser(prog="python -m calculator search",
-                description="SLA search over devices x tp x weight/KV formats x batch (docs/roofline.md, 'Serving').")
+                description="SLA search over devices x tp x pp x ep x weight/KV formats x batch (docs/roofline.md, "
+                            "'SLA search').")
     p.add_argument("--model", metavar="ID", help="catalogue model id")
     p.add_argument("--config", metavar="PATH", help="a Hugging Face config.json instead of --model")
     p.add_argument("--hardware", metavar="ID[,ID...]", help="catalogue device ids, comma-separated")
@@ -255,6 +256,9 @@ def _search_parser():
     p.add_argument("--tp", default="1,2,4,8", metavar="N[,N...]", help="tensor-parallel degrees (default 1,2,4,8)")
     p.add_argument("--pp", default="1", metavar="N[,N...]",
                    help="pipeline stages of --tp devices each (default 1; e.g. 1,2,4)")
+    p.add_argument("--ep", metavar="N[,N...]",
+                   help="expert-parallel degrees of a MoE model, each with tp 1 (default: 1 for a dense model; "
+                        "for a MoE model those of 1,2,4,8 that divide its expert count)")
     p.add_argument("--weights", default=",".join(WEIGHT_FORMATS), metavar="F[,F...]",
                    help=f"weight formats ({', '.join(WEIGHT_FORMATS)})")
     p.add_argument("--kv", default=",".join(KV_FORMATS), metavar="F[,F...]",
@@ -294,6 +298,13 @@ def run_search(argv) -> str:
         if not item.isdigit() or not 1 <= int(item) <= 1024:
             raise CalculatorError(f"--pp takes integers from 1 to 1024, got {item[:20]!r}")
         pps.append(int(item))
+    eps = None
+    if args.ep is not None:
+        eps = []
+        for item in _names("--ep", args.ep):
+            if not item.isdigit() or not 1 <= int(item) <= 65536:
+                raise CalculatorError(f"--ep takes integers from 1 to 65536, got {item[:20]!r}")
+            eps.append(int(item))
     _finite("--ttft", args.ttft)
     _finite("--tpot", args.tpot)
     _ints("--block-size", args.block_size, 1_000_000)
@@ -312,7 +323,7 @@ def run_search(argv) -> str:
 
         model = load_model(args.model, args.catalogue)
     devices = [load_hardware(hw_id, args.catalogue) for hw_id in _names("--hardware", args.hardware)]
-    out = search(model, devices, settings, ttft_limit=args.ttft, tpot_limit=args.tpot, tps=tps, pps=pps,
+    out = search(model, devices, settings, ttft_limit=args.ttft, tpot_limit=args.tpot, tps=tps, pps=pps, eps=eps,
                  weight_formats=_names("--weights", args.weights), kv_formats=_names("--kv", args.kv),
                  **_capacity_options(args))
     _finite_result({k: v for k, v in out.items() if k not in ("seconds", "configurations_per_s")})
@@ -324,7 +335,8 @@ def run_search(argv) -> str:
 
 
 def _par(p: dict) -> str:
-    return f"x{p['tp']}" + (f" pp{p['pp']}" if p.get("pp", 1) > 1 else "")
+    return (f"x{p['tp']}" + (f" pp{p['pp']}" if p.get("pp", 1) > 1 else "")
+            + (f" ep{p['ep']}" if p.get("ep", 1) > 1 else ""))
 
 
 def _config(p: dict) -> str:
@@ -356,6 +368,6 @@ def search_table(out: dict, shown: int = 12) -> str:
                      f"{p['hardware']} {_par(p)} {p['weights']} {p['kv']} batch {p['batch']}{mark}")
     if out["skipped"]:
         first = out["skipped"][0]
-        lines.append(f"\n{len(out['skipped'])} groups skipped, e.g. {first['hardware']} x{first['tp']} "
+        lines.append(f"\n{len(out['skipped'])} groups skipped, e.g. {first['hardware']} {_par(first)} "
                      f"{first['weights']} {first['kv']}: {first['reason']}")
     return "\n".join(lines) + "\n"

@@ -172,7 +172,7 @@ def _check_against_search(model, hw, settings, opts, limits, got) -> None:
     weights, kvs = named(WEIGHT_FORMATS), named(KV_FORMATS)
     if not weights or not kvs:
         return
-    res = search(model, hw, settings, ttft_limit=limits[0], tpot_limit=limits[1], tps=[settings.tp],
+    res = search(model, hw, settings, ttft_limit=limits[0], tpot_limit=limits[1], tps=[settings.tp], eps=[1],
                  weight_formats=weights[:1], kv_formats=kvs[:1], **opts)
     want = res["best"]["batch"] if res["best"] else None
     mine = got["best"]["batch"] if got["best"] else None

@@ -109,14 +109,8 @@ class _ExpertParallelStep(StepModel):
     def _moe(self, tokens: float) -> float:
         if not self.expert_rows or tokens <= 0:
             return 0.0
-        ep = self.ep
-        tau = expected_experts(self.E, self.k, tokens * ep) / ep
-        total = 0.0
-        for n, ip, ir, Ao, Bo, Co, Ay, By, Cy in self.expert_rows:
-            c = (Ao + Bo * tokens + Co * tau) * ip
-            m = (Ay + By * tokens + Cy * tau) * ir
-            total += n * (c if c > m else m)
-        return total
+        # The whole run's tokens pick the experts; each device holds and runs 1/ep of those touched.
+        return self._expert_time(tokens, expected_experts(self.E, self.k, tokens * self.ep) / self.ep)
 
 
 def _expert_parallel(base: StepModel, ep: int) -> StepModel:

@@ -233,7 +233,10 @@ class StepModel:
         """Time of the expert rows at `tokens` tokens (see `_fit_experts`)."""
         if not self.expert_rows or tokens <= 0:
             return 0.0
-        tau = expected_experts(self.E, self.k, tokens)
+        return self._expert_time(tokens, expected_experts(self.E, self.k, tokens))
+
+    def _expert_time(self, tokens: float, tau: float) -> float:
+        """The fitted expert rows at `tokens` tokens with `tau` experts touched per layer."""
         total = 0.0
         for n, ip, ir, Ao, Bo, Co, Ay, By, Cy in self.expert_rows:
             c = (Ao + Bo * tokens + Co * tau) * ip

@@ -9,6 +9,7 @@ times and the median of the per-load medians is reported.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import statistics
@@ -46,6 +47,46 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def missing_browser() -> str | None:
+    """Why the browser benchmarks cannot run here (no Chromium, no Playwright), or None."""
+    if not Path(CHROMIUM).exists():
+        return f"{CHROMIUM} is not installed"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed"
+    return None
+
+
+@contextlib.contextmanager
+def offline_page(site: Path, info: dict):
+    """(page, base address) of a Chromium page over the built `site`, served on a free port with every other host
+    refused; `info` gets the browser's version and the first page errors."""
+    from playwright.sync_api import sync_playwright
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}/"
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            info["chromium"] = browser.version
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            context.route(lambda url: not url.startswith(base), lambda route: route.abort())  # offline
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            try:
+                yield page, base
+            finally:
+                browser.close()
+                if errors:
+                    info["page_errors"] = errors[:5]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def _cases(largest: str) -> dict[str, tuple[str, str, str, int]]:
     """name -> (query string, model, hardware, tp) of the calculator page."""
     return {
@@ -58,42 +99,22 @@ def _cases(largest: str) -> dict[str, tuple[str, str, str, int]]:
 
 def recompute(site: Path, largest: str, loads: int = 3) -> dict:
     """Per case: median recompute ms (A and B, maths + DOM), p90, and analyze() alone in us."""
-    if not Path(CHROMIUM).exists():
-        return {"skipped": f"{CHROMIUM} is not installed"}
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        return {"skipped": "the playwright package is not installed"}
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}/"
+    why = missing_browser()
+    if why:
+        return {"skipped": why}
     out: dict = {}
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            out["chromium"] = browser.version
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            context.route(lambda url: not url.startswith(base), lambda route: route.abort())  # offline
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            for name, (query, model, hardware, tp) in _cases(largest).items():
-                runs = []
-                for _ in range(loads):
-                    page.goto(f"{base}calculator/?{query}")
-                    page.wait_for_selector('section[data-config="b"] [data-output="memory.total_bytes"]')
-                    runs.append(page.evaluate(RECOMPUTE_JS))
-                maths = page.evaluate(_MATHS, [model, hardware, tp])
-                out[name] = {
-                    "recompute_ms_median": round(statistics.median(r["median"] for r in runs), 3),
-                    "recompute_ms_p90": round(statistics.median(r["p90"] for r in runs), 3),
-                    "analyze_js_us": round(maths * 1000, 2),
-                    "loads": loads,
-                }
-            browser.close()
-            if errors:
-                out["page_errors"] = errors[:5]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with offline_page(site, out) as (page, base):
+        for name, (query, model, hardware, tp) in _cases(largest).items():
+            runs = []
+            for _ in range(loads):
+                page.goto(f"{base}calculator/?{query}")
+                page.wait_for_selector('section[data-config="b"] [data-output="memory.total_bytes"]')
+                runs.append(page.evaluate(RECOMPUTE_JS))
+            maths = page.evaluate(_MATHS, [model, hardware, tp])
+            out[name] = {
+                "recompute_ms_median": round(statistics.median(r["median"] for r in runs), 3),
+                "recompute_ms_p90": round(statistics.median(r["p90"] for r in runs), 3),
+                "analyze_js_us": round(maths * 1000, 2),
+                "loads": loads,
+            }
     return out

@@ -15,20 +15,17 @@ prints it for a site already built (default: build one into a temporary folder f
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import statistics
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_browser import ARGS, CHROMIUM, RECOMPUTE_JS  # noqa: E402  (one measure for both)
+from benchmarks.bench_browser import RECOMPUTE_JS, missing_browser, offline_page  # noqa: E402  (one measure for both)
 
 BUDGET_MS = 16.0
 
@@ -76,56 +73,31 @@ def _cases(largest: str) -> dict:
     }
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 def recompute(site: Path, largest: str = "llama-3.1-405b", loads: int = 3) -> dict:
     """Per case: median recompute ms with both curves (maths + DOM), p90, max, and the serving maths alone."""
-    if not Path(CHROMIUM).exists():
-        return {"skipped": f"{CHROMIUM} is not installed"}
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        return {"skipped": "the playwright package is not installed"}
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}/"
+    why = missing_browser()
+    if why:
+        return {"skipped": why}
     out: dict = {"budget_ms": BUDGET_MS}
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            out["chromium"] = browser.version
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            context.route(lambda url: not url.startswith(base), lambda route: route.abort())  # offline
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            for name, (query, setups) in _cases(largest).items():
-                runs = []
-                for _ in range(loads):
-                    page.goto(f"{base}calculator/?{query}")
-                    page.wait_for_selector('[data-serving="b"]')  # the panel is drawn with the rest, at once
-                    runs.append(page.evaluate(RECOMPUTE_JS))
-                curves = page.locator("[data-curve]").count()
-                maths = page.evaluate(_SERVING_JS, [list(s) for s in setups])
-                median = statistics.median(r["median"] for r in runs)
-                out[name] = {
-                    "recompute_ms_median": round(median, 3),
-                    "recompute_ms_p90": round(statistics.median(r["p90"] for r in runs), 3),
-                    "recompute_ms_max": round(max(r["max"] for r in runs), 3),
-                    "serving_js_ms": round(maths, 3),
-                    "curves": curves,
-                    "within_budget": median <= BUDGET_MS,
-                    "loads": loads,
-                }
-            browser.close()
-            if errors:
-                out["page_errors"] = errors[:5]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with offline_page(site, out) as (page, base):
+        for name, (query, setups) in _cases(largest).items():
+            runs = []
+            for _ in range(loads):
+                page.goto(f"{base}calculator/?{query}")
+                page.wait_for_selector('[data-serving="b"]')  # the panel is drawn with the rest, at once
+                runs.append(page.evaluate(RECOMPUTE_JS))
+            curves = page.locator("[data-curve]").count()
+            maths = page.evaluate(_SERVING_JS, [list(s) for s in setups])
+            median = statistics.median(r["median"] for r in runs)
+            out[name] = {
+                "recompute_ms_median": round(median, 3),
+                "recompute_ms_p90": round(statistics.median(r["p90"] for r in runs), 3),
+                "recompute_ms_max": round(max(r["max"] for r in runs), 3),
+                "serving_js_ms": round(maths, 3),
+                "curves": curves,
+                "within_budget": median <= BUDGET_MS,
+                "loads": loads,
+            }
     for name, row in out.items():
         if isinstance(row, dict):
             print(f"serving view, recompute A+B with both curves in Chromium, {name}: {row['recompute_ms_median']} ms "

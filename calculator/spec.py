@@ -187,17 +187,10 @@ class Model:
                     )
                 set_(self, "head_dim", self.hidden_size // self.num_attention_heads)
             _positive_int(where, "head_dim", self.head_dim)
-        if self.architecture == "mixtral":
-            _positive_int(where, "num_local_experts", self.num_local_experts)
-            _positive_int(where, "num_experts_per_tok", self.num_experts_per_tok)
-            if self.num_experts_per_tok > self.num_local_experts:
-                raise CalculatorError(
-                    f"{where}num_experts_per_tok ({self.num_experts_per_tok}) exceeds "
-                    f"num_local_experts ({self.num_local_experts})"
-                )
-        elif self.num_local_experts or self.num_experts_per_tok:
-            if self.architecture == "opt":
-                raise CalculatorError(f"{where}experts are not modelled for architecture opt")
+        experts = self.num_local_experts or self.num_experts_per_tok
+        if experts and self.architecture == "opt":
+            raise CalculatorError(f"{where}experts are not modelled for architecture opt")
+        if self.architecture == "mixtral" or experts:  # mixtral needs them; any other family may have them
             _positive_int(where, "num_local_experts", self.num_local_experts)
             _positive_int(where, "num_experts_per_tok", self.num_experts_per_tok)
             if self.num_experts_per_tok > self.num_local_experts:

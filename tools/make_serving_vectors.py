@@ -181,16 +181,22 @@ def _check_against_search(model, hw, settings, opts, limits, got) -> None:
                          f"for {model.id} on {hw.id}")
 
 
-def _case(cid, model_id, hw_id, fields, opts, models, devices) -> dict:
-    from calculator.serving import StepModel, capacity, curve, _point
-    from calculator.spec import CalculatorError, Settings
+def _case_head(cid, model_id, hw_id, fields, opts, models, devices):
+    """(model, hardware, the case's inputs) of one vector; the model and device join the file's tables."""
     from kb.catalogue import load_model
 
     model, hw = load_model(model_id), _hardware(hw_id)
     models.setdefault(model_id, _model_fields(model))
     devices.setdefault(hw_id, _hardware_fields(hw))
-    case = {"id": cid, "model": model_id, "hardware": hw_id, "settings": fields,
-            "options": {_PY_OPTION[k]: v for k, v in opts.items()}}
+    return model, hw, {"id": cid, "model": model_id, "hardware": hw_id, "settings": fields,
+                       "options": {_PY_OPTION[k]: v for k, v in opts.items()}}
+
+
+def _case(cid, model_id, hw_id, fields, opts, models, devices) -> dict:
+    from calculator.serving import StepModel, capacity, curve, _point
+    from calculator.spec import CalculatorError, Settings
+
+    model, hw, case = _case_head(cid, model_id, hw_id, fields, opts, models, devices)
     try:
         settings = Settings(**fields)
         step = StepModel(model, hw, settings)
@@ -229,13 +235,8 @@ def _case(cid, model_id, hw_id, fields, opts, models, devices) -> dict:
 def _error_case(cid, model_id, hw_id, fields, opts, models, devices) -> dict:
     from calculator.serving import capacity
     from calculator.spec import CalculatorError, Settings
-    from kb.catalogue import load_model
 
-    model, hw = load_model(model_id), _hardware(hw_id)
-    models.setdefault(model_id, _model_fields(model))
-    devices.setdefault(hw_id, _hardware_fields(hw))
-    case = {"id": cid, "model": model_id, "hardware": hw_id, "settings": fields,
-            "options": {_PY_OPTION[k]: v for k, v in opts.items()}}
+    model, hw, case = _case_head(cid, model_id, hw_id, fields, opts, models, devices)
     try:
         capacity(model, hw, Settings(**fields), **opts)
     except CalculatorError as exc:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 import calculator
 from calculator import CalculatorError, Settings
 from calculator.effects import Outcome, apply_effect, baseline, baseline_settings
+from kb.kernel_scope import kernel_expected_s, kernel_stage, kernel_words
 from kb.load import KB
 from kb.schema import OUTSIDE_ROOFLINE, Claim, Method
 
@@ -266,13 +267,20 @@ def checked_setting(claim: Claim) -> str:
                                                                        "gen_len", "tp")}
     devices = f"{settings.tp}× {s.hardware}" if settings.tp > 1 else s.hardware
     words = [f"{s.model}{mark['model']} on {devices}{mark['hardware']}"]
+    # A kernel claim times one operator: no generated tokens, and no context for a decode matrix multiplication.
+    shown = ("batch",) if s.kernel == "decode-linear" else ("batch", "seq_len") if s.kernel else \
+        ("batch", "seq_len", "gen_len")
     for key, label in (("batch", "batch {}"), ("seq_len", "context {}"), ("gen_len", "{} generated")):
+        if key not in shown:
+            continue
         if key == "batch" and s.max_batch:
             words.append("each side at the largest batch that fits")
             continue
         words.append(label.format(getattr(settings, key)) + mark[key])
     if s.baseline_method:
         words.append(f"against {s.baseline_method}")
+    if s.kernel:
+        words.append(kernel_words(s.kernel))
     if s.scenario:
         words.append(f"unstated values from the scenario '{s.scenario}'")
     return ", ".join(words)
@@ -345,13 +353,15 @@ def predicted(cat: Catalogue, method: Method, claim: Claim, methods: dict | None
     Decode and end-to-end figures follow the context as it grows over the generated tokens; memory
     is the footprint at the end of the request, when the KV cache is largest."""
     s = claim.setting
-    if claim.metric == "kernel_speedup":
-        return None, "a kernel speedup depends on the baseline kernel's efficiency, not on the roofline"
+    if claim.metric == "kernel_speedup" and not s.kernel:
+        return None, COMPUTED_REASONS["kernel-only"]
     if not s.model or not s.hardware:
         return None, NO_IDS
     settings = claim_settings(claim)
     effect = method.effect.model_dump(exclude_none=True)
     if effect["kind"] == "serving":
+        if s.kernel:
+            return None, KERNEL_SERVING
         return serving_predicted(cat, method, claim, settings)
     if effect["kind"] == "architecture" and s.model != effect["model"]:
         return None, f"the claim's model {s.model} is not the architecture's catalogue model {effect['model']}"
@@ -366,6 +376,11 @@ def predicted(cat: Catalogue, method: Method, claim: Claim, methods: dict | None
 
     try:
         prompt = settings.seq_len
+        if s.kernel:
+            b_time, m_time = kernel_stage(base(prompt), s.kernel).time_s, kernel_stage(out(prompt), s.kernel).time_s
+            if not (b_time and m_time):
+                return None, f"{KERNEL_NO_ROWS} ({s.kernel})"
+            return b_time / m_time, ""
         if claim.metric == "memory_reduction":
             end = prompt + settings.gen_len - 1
             if claim.memory_of == "weights":
@@ -396,7 +411,8 @@ def expected_ratio(cat: Catalogue, method: Method, claim: Claim, methods: dict |
     the largest batch the bound finds for it); None for memory, kernel and serving claims, or where the
     calibration cannot say."""
     s = claim.setting
-    if claim.metric in ("memory_reduction", "kernel_speedup") or not (s.model and s.hardware) \
+    if claim.metric == "memory_reduction" or (claim.metric == "kernel_speedup" and not s.kernel) \
+            or not (s.model and s.hardware) \
             or method.effect.kind == "serving" or (s.max_batch and claim.metric != "throughput_gain"):
         return None
     settings = claim_settings(claim)
@@ -405,6 +421,13 @@ def expected_ratio(cat: Catalogue, method: Method, claim: Claim, methods: dict |
     # A baseline that is another entry (AWQ against QuIK, ...) runs at that entry's widths, not at 16 bits.
     b_settings = _method_settings(settings, (methods or {})[s.baseline_method]) if s.baseline_method else settings
     base_run, out_run = claim_runs(cat, method, claim, methods)
+    if s.kernel:
+        try:
+            b_exp = kernel_expected_s(kernel_stage(base_run(settings), s.kernel), hw, b_settings)
+            m_exp = kernel_expected_s(kernel_stage(out_run(settings), s.kernel), hw, m_settings)
+        except (CalculatorError, ImportError, KeyError, ValueError):
+            return None
+        return b_exp / m_exp if m_exp else None
 
     def times(run, at: Settings, shape: Settings = settings) -> tuple[float, float]:
         first = run(shape)
@@ -486,6 +509,8 @@ def verdict(claimed: float, bound: float | None, expected: float | None = None) 
 NO_IDS = "no catalogue model and device filled in yet for this claim's setting"
 NO_DEVICE = "the paper names the model but no device for this number"
 NO_MODEL = "the paper names the device but no model for this number"
+KERNEL_SERVING = "a serving comparison has no kernel rows to hold a kernel claim against"
+KERNEL_NO_ROWS = "the model has no rows of this kernel's operator"
 # A memory ratio does not depend on the device: one the paper does not name is run on this one, and said so.
 ANY_DEVICE = "nvidia-a100-80gb"
 
@@ -539,7 +564,8 @@ def claim_check(cat: Catalogue, method: Method, claim: Claim, methods: dict | No
             s = claim.setting
             if why == NO_IDS and (s.model or s.hardware):
                 why = NO_DEVICE if s.model else NO_MODEL
-            reason = ("kernel-only" if claim.metric == "kernel_speedup" else "ids-missing" if why == NO_IDS
+            reason = ("kernel-only" if claim.metric == "kernel_speedup" and not s.kernel
+                      else "ids-missing" if why == NO_IDS
                       else "no-device" if why == NO_DEVICE else "no-model" if why == NO_MODEL
                       else "other-model" if why.startswith("the claim's model")
                       else "serving-metric" if why.startswith(SERVING_METRIC)

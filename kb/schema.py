@@ -515,6 +515,10 @@ class OutsideRoofline(Strict):
     explanation: str | None = Field(None, min_length=5, description="The reason in words for this claim.")
 
 
+# The operator a kernel claim measures (ClaimSetting.kernel): stage and part of the layer rows.
+KernelScope = Literal["prefill-attention", "decode-attention", "prefill-linear", "decode-linear"]
+
+
 class ClaimSetting(Strict):
     """The setting a claim was measured in; `model`/`hardware` are catalogue ids."""
 
@@ -540,6 +544,11 @@ class ClaimSetting(Strict):
     serving: ServingParams | None = Field(
         None, description="Serving effects only: parameters of this claim's comparison that differ from the "
                           "entry's effect (e.g. a baseline that reserves exactly the request's length).")
+    kernel: KernelScope | None = Field(
+        None, description="kernel_speedup only: the operator the kernel replaces, held against the roofline of "
+                          "those rows alone (prefill or one decode step at `seq_len`; attention: the score, "
+                          "softmax and value rows or the fused attention row; linear: the decoder layers' weight "
+                          "matrices, lm_head and router excluded).")
 
     @model_validator(mode="after")
     def _assumed_named(self) -> "ClaimSetting":
@@ -566,6 +575,12 @@ class Claim(Strict):
     explanation: str | None = Field(
         None, min_length=10, description="Why the claim exceeds the roofline bound, after reading the paper's "
                                          "setting (a weaker baseline, another metric, batching, ...).")
+
+    @model_validator(mode="after")
+    def _kernel_metric(self) -> "Claim":
+        if self.setting.kernel and self.metric != "kernel_speedup":
+            raise ValueError(f"setting.kernel is for metric kernel_speedup, not {self.metric}")
+        return self
 
 
 class PublishedAs(Strict):

@@ -42,6 +42,7 @@ class Catalogue:
         self.models = {k: model_from_dict(v.model_dump(exclude_none=True), k) for k, v in kb.models.items()}
         self.hardware = {k: hardware_from_dict(v.model_dump(exclude_none=True), k) for k, v in kb.hardware.items()}
         self.host = {k: v.host_link.bandwidth_gb_s * 1e9 for k, v in kb.hardware.items() if v.host_link}
+        self.gpus = tuple(k for k, v in sorted(kb.hardware.items()) if v.kind == "gpu")
         self._base: dict[tuple, Outcome] = {}
 
     def model(self, model_id: str, changes: dict | None = None):
@@ -513,6 +514,9 @@ KERNEL_SERVING = "a serving comparison has no kernel rows to hold a kernel claim
 KERNEL_NO_ROWS = "the model has no rows of this kernel's operator"
 # A memory ratio does not depend on the device: one the paper does not name is run on this one, and said so.
 ANY_DEVICE = "nvidia-a100-80gb"
+FAVOURABLE = "the most favourable catalogue GPU (the paper names no device)"
+# Metrics of a time ratio: without a named device, held against the highest bound of any catalogue GPU.
+TIME_METRICS = ("speedup", "prefill_speedup", "decode_speedup", "throughput_gain", "kernel_speedup")
 
 # Short keys of the reasons a claim gets no verdict (the claims page counts them): the entry's
 # outside_roofline vocabulary, then the ones the analysis finds itself.
@@ -543,14 +547,46 @@ def resolved(claim: Claim, scenarios=None) -> Claim:
     return claim.model_copy(update={"setting": s.model_copy(update={**update, "assumed": assumed})})
 
 
+def _on(claim: Claim, hardware: str) -> Claim:
+    return claim.model_copy(update={"setting": claim.setting.model_copy(update={"hardware": hardware})})
+
+
+def most_favourable_gpu(cat: Catalogue, method: Method, claim: Claim, methods: dict | None = None):
+    """(device id, bound, GPUs tried) for a time claim whose paper names the model but no device: the catalogue
+    GPU on which the roofline allows the largest ratio, among those that hold both sides' whole request (the
+    claim can only have run on a device it fits); None where it fits none. The bound holds whatever GPU the
+    paper used, if the catalogue has it."""
+    if method.effect.kind in ("none", "serving") or claim.outside_roofline is not None:
+        return None
+    settings, best, tried = claim_settings(claim), None, 0
+    for gpu in cat.gpus:
+        capacity = cat.hardware[gpu].memory_bytes
+        on = _on(claim, gpu)
+        try:
+            if capacity and not all(Request(run, settings, capacity).fits for run in claim_runs(cat, method, on, methods)):
+                continue
+        except CalculatorError:
+            continue
+        value, _ = predicted(cat, method, on, methods)
+        if value is not None:
+            tried += 1
+            if best is None or value > best[1]:
+                best = (gpu, value)
+    return (*best, tried) if best else None
+
+
 def claim_check(cat: Catalogue, method: Method, claim: Claim, methods: dict | None = None,
                 scenarios=None) -> dict:
     """One claim held against the roofline: the bound, the verdict, or the reason there is none."""
     claim = resolved(claim, scenarios)
-    device_free = (claim.metric == "memory_reduction" and claim.setting.model and not claim.setting.hardware
-                   and ANY_DEVICE in cat.hardware)
+    no_device = bool(claim.setting.model and not claim.setting.hardware)
+    device_free = claim.metric == "memory_reduction" and no_device and ANY_DEVICE in cat.hardware
+    favourable = most_favourable_gpu(cat, method, claim, methods) \
+        if claim.metric in TIME_METRICS and no_device else None
     if device_free:
-        claim = claim.model_copy(update={"setting": claim.setting.model_copy(update={"hardware": ANY_DEVICE})})
+        claim = _on(claim, ANY_DEVICE)
+    elif favourable:
+        claim = _on(claim, favourable[0])
     outside = claim.outside_roofline
     if outside is not None:
         value, reason = None, outside.reason
@@ -571,19 +607,24 @@ def claim_check(cat: Catalogue, method: Method, claim: Claim, methods: dict | No
                       else "serving-metric" if why.startswith(SERVING_METRIC)
                       else "serving-unbounded" if why.startswith(SERVING_UNBOUNDED) else "calculator-error")
     checked = value is not None
-    expected = expected_ratio(cat, method, claim, methods) if checked else None
+    # The expected value depends on the device: none where the paper names none.
+    expected = expected_ratio(cat, method, claim, methods) if checked and not favourable else None
     word = verdict(claim.value, value, expected)
     above = word in OVER_BOUND
     return {"metric": claim.metric, "claimed": claim.value, "predicted": value,
             "verdict": word, "why": why or None, "reason": reason,
             "source": claim.source, "explanation": claim.explanation if above else None, "expected": expected,
             "setting": serving_setting(method, claim) if checked and method.effect.kind == "serving"
-            else _device_free(checked_setting(claim), device_free) if checked else None,
-            "scenario": _scenario_label(claim, scenarios) if checked else None,
+            else _device_free(checked_setting(claim), device_free, favourable) if checked else None,
+            "scenario": (FAVOURABLE if favourable else _scenario_label(claim, scenarios)) if checked else None,
             "calculator_query": calculator_query(method, claim) if checked else None}
 
 
-def _device_free(words: str, device_free: bool) -> str:
+def _device_free(words: str, device_free: bool, favourable: tuple | None = None) -> str:
+    if favourable:
+        gpu, _, tried = favourable
+        return words.replace(f" on {gpu}", f" on the most favourable of the {tried} catalogue GPUs that hold it "
+                                           f"({gpu}; the paper names no device)", 1)
     if not device_free:
         return words
     return words.replace(f" on {ANY_DEVICE} (assumed)", " on any device (a memory ratio does not depend on it)", 1) \

@@ -1141,7 +1141,8 @@ class ClaimCheck(Strict):
     explanation: str | None = Field(None, description="Why the claim exceeds the bound, from the entry.")
     expected: float | None = Field(None, description="The calibrated expected value for the same setting.")
     scenario: str | None = Field(None, description="Label of the scenario a claim with no stated setting is judged "
-                                                   "in (an assumed setting); None at the paper's own setting.")
+                                                   "in (an assumed setting), or the most favourable GPU of a time claim that names no device; None at the "
+                                                   "paper's own setting.")
 
 
 class ServingRow(Strict):

@@ -78,7 +78,7 @@ def test_values_the_paper_does_not_state_are_assumed_and_said_so():
 
 
 @pytest.mark.parametrize("claim, effect, reason", [
-    (_claim(3.0, model="llama-2-7b"), None, "names the model but no device"),
+    (_claim(3.0, model="llama-3.1-405b"), None, "names the model but no device"),  # fits no single GPU
     (_claim(3.0), None, "no catalogue model and device filled in yet"),
     ({**_claim(3.0, model="llama-2-7b", hardware="nvidia-a6000"), "metric": "kernel_speedup"}, None,
      "kernel speedup"),
@@ -198,3 +198,29 @@ def test_a_memory_ratio_needs_no_device_and_a_scenario_verdict_says_it_is_assume
     assumed = {**_claim(2.0, scenario="consumer"), "metric": "speedup"}
     check, = analyze_method(CAT, KB, _method([assumed])).claims
     assert check["scenario"] == next(s.label for s in KB.scenarios.scenarios if s.id == "consumer")
+
+
+def test_a_time_claim_without_a_device_is_held_against_the_highest_bound_of_the_gpus_that_hold_it():
+    claim = _claim(2.0, model="llama-2-13b", batch=1, seq_len=1024, gen_len=64)
+    check, = analyze_method(CAT, KB, _method([claim])).claims
+    probe, bounds = _method([]), {}
+    for gpu, hw in CAT.hardware.items():
+        if KB.hardware[gpu].kind != "gpu":
+            continue
+        at = Settings(batch=1, seq_len=1024, gen_len=64)
+        base = lambda s, g=gpu: CAT.baseline("llama-2-13b", g, s)  # noqa: E731
+        w4 = lambda s, g=gpu: CAT.run(probe, "llama-2-13b", g, s)  # noqa: E731
+        end = replace(at, seq_len=1024 + 63)
+        if any(run(at).memory.total_bytes > hw.memory_bytes or
+               run(end).memory.weights_bytes + run(end).memory.kv_cache_bytes > hw.memory_bytes
+               for run in (base, w4)) and hw.memory_bytes:
+            continue  # the 26 GB FP16 model does not fit: the paper cannot have run there
+        bounds[gpu] = decode_time(lambda c: base(replace(at, seq_len=c)).decode_token_s, at) / \
+            decode_time(lambda c: w4(replace(at, seq_len=c)).decode_token_s, at)
+    assert "nvidia-rtx-4090" not in bounds and "nvidia-a100-80gb" in bounds
+    assert check["predicted"] == pytest.approx(max(bounds.values()), rel=1e-12)
+    assert check["expected"] is None and check["verdict"] == "consistent"  # bound-only words: no device, no expected
+    shown = check["setting"].split(" that hold it (")[1].split(";")[0]
+    assert bounds[shown] == pytest.approx(max(bounds.values()), rel=1e-12)
+    assert f"on the most favourable of the {len(bounds)} catalogue GPUs that hold it" in check["setting"]
+    assert check["scenario"] and "names no device" in check["scenario"]

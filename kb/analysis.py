@@ -623,8 +623,8 @@ def claim_check(cat: Catalogue, method: Method, claim: Claim, methods: dict | No
 def _device_free(words: str, device_free: bool, favourable: tuple | None = None) -> str:
     if favourable:
         gpu, _, tried = favourable
-        return words.replace(f" on {gpu}", f" on the most favourable of the {tried} catalogue GPUs that hold it "
-                                           f"({gpu}; the paper names no device)", 1)
+        return words.replace(f" on {gpu}", f" on {gpu} (the most favourable of the {tried} catalogue GPUs that "
+                                           "hold it)", 1)
     if not device_free:
         return words
     return words.replace(f" on {ANY_DEVICE} (assumed)", " on any device (a memory ratio does not depend on it)", 1) \

@@ -220,7 +220,7 @@ def test_a_time_claim_without_a_device_is_held_against_the_highest_bound_of_the_
     assert "nvidia-rtx-4090" not in bounds and "nvidia-a100-80gb" in bounds
     assert check["predicted"] == pytest.approx(max(bounds.values()), rel=1e-12)
     assert check["expected"] is None and check["verdict"] == "consistent"  # bound-only words: no device, no expected
-    shown = check["setting"].split(" that hold it (")[1].split(";")[0]
+    shown = check["setting"].split("llama-2-13b on ")[1].split(" ")[0]
     assert bounds[shown] == pytest.approx(max(bounds.values()), rel=1e-12)
-    assert f"on the most favourable of the {len(bounds)} catalogue GPUs that hold it" in check["setting"]
+    assert f"on {shown} (the most favourable of the {len(bounds)} catalogue GPUs that hold it)" in check["setting"]
     assert check["scenario"] and "names no device" in check["scenario"]

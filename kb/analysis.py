@@ -143,6 +143,13 @@ def _largest_batch(terms, capacity: float) -> int:
     return best
 
 
+def request_peaks(run, settings: Settings) -> tuple[float, float]:
+    """Footprint per device of a request: (at the prefill, at the last decode step)."""
+    prefill = run(settings).memory
+    last = run(replace(settings, seq_len=settings.seq_len + settings.gen_len - 1)).memory
+    return prefill.total_bytes, last.weights_bytes + last.kv_cache_bytes
+
+
 class Request:
     """One request shape run one way (baseline or method): TTFT, mean time per output token, memory.
 
@@ -153,7 +160,6 @@ class Request:
     `max_batch` is the largest batch whose peak fits the device (both terms are affine in the batch)."""
 
     def __init__(self, run, settings: Settings, capacity: float):
-        end = settings.seq_len + settings.gen_len - 1
         at = run(settings)
         self.prefill = at.prefill
         self.decode = at.decode
@@ -162,9 +168,7 @@ class Request:
         self.tpot_s = decode_time(lambda c: run(replace(settings, seq_len=c)).decode_token_s, settings) / steps
 
         def peaks(batch: int) -> tuple[float, float]:
-            s = replace(settings, batch=batch)
-            prefill, last = run(s).memory, run(replace(s, seq_len=end)).memory
-            return prefill.total_bytes, last.weights_bytes + last.kv_cache_bytes
+            return request_peaks(run, replace(settings, batch=batch))
 
         self.memory_bytes = max(peaks(settings.batch))
         self.fits = not capacity or self.memory_bytes <= capacity
@@ -563,7 +567,8 @@ def most_favourable_gpu(cat: Catalogue, method: Method, claim: Claim, methods: d
         capacity = cat.hardware[gpu].memory_bytes
         on = _on(claim, gpu)
         try:
-            if capacity and not all(Request(run, settings, capacity).fits for run in claim_runs(cat, method, on, methods)):
+            if capacity and any(max(request_peaks(run, settings)) > capacity
+                                for run in claim_runs(cat, method, on, methods)):
                 continue
         except CalculatorError:
             continue

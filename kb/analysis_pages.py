@@ -372,10 +372,13 @@ def claims_page(kb: KB, analyses: dict[str, Analysis]) -> str:
            "([accuracy](accuracy.md)), and the *roofline bound*, both sides at the device's peaks. "
            f"{VERDICT_WORDS} A claim beyond the bound comes with the entry's reason (a baseline far from its "
            "own roof, a larger batch, something the effect does not model). Values the paper does not "
-           "state for the number are chosen by us and marked *assumed*. "
+           "state for the number are chosen by us and marked *assumed*; a time claim whose paper names no "
+           "device is held against the most favourable catalogue GPU that holds it. A kernel claim is held "
+           "against the roofline of the operator it replaces alone. "
            "A claim gets no verdict when it "
-           "measures a kernel, an accelerator design, training, another metric, or a comparison with another "
-           "method; the reason is listed. Decode and end-to-end figures follow the context as it grows "
+           "measures an accelerator design, training, another metric, system behaviour a per-step roofline "
+           "does not show, or a comparison with another method the knowledge base cannot express; the reason is "
+           "listed. Decode and end-to-end figures follow the context as it grows "
            "over the generated tokens ([how](roofline.md#claims-against-the-roofline)).\n\n"]
     branches: dict[str, dict] = {}
     points, counts = [], {}

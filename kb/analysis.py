@@ -11,7 +11,7 @@ from calculator import CalculatorError, Settings
 from calculator.effects import Outcome, apply_effect, baseline, baseline_settings
 from kb.kernel_scope import kernel_expected_s, kernel_stage, kernel_words
 from kb.load import KB
-from kb.schema import OUTSIDE_ROOFLINE, Claim, Method
+from kb.schema import OUTSIDE_ROOFLINE, Claim, Method, claim_effect
 
 # A claim within this factor of the roofline prediction counts as consistent with it.
 TOLERANCE = 1.10
@@ -286,6 +286,8 @@ def checked_setting(claim: Claim) -> str:
         words.append(f"against {s.baseline_method}")
     if s.kernel:
         words.append(kernel_words(s.kernel))
+    if s.effect:
+        words.append(f"with this claim's effect: {effect_words(claim)}")
     if s.scenario:
         words.append(f"unstated values from the scenario '{s.scenario}'")
     return ", ".join(words)
@@ -551,6 +553,20 @@ def resolved(claim: Claim, scenarios=None) -> Claim:
     return claim.model_copy(update={"setting": s.model_copy(update={**update, "assumed": assumed})})
 
 
+def for_claim(method: Method, claim: Claim) -> Method:
+    """The method as this claim measured it: with the claim's `setting.effect` (a budget, a density, a whole
+    effect) in place of the entry's."""
+    if claim.setting.effect is None:
+        return method
+    return method.model_copy(update={"effect": claim_effect(method.effect, claim.setting.effect)})
+
+
+def effect_words(claim: Claim) -> str:
+    """A claim's own effect values in words ("decode_kv_budget 1024"), for the setting it is checked in."""
+    changes = claim.setting.effect or {}
+    return ", ".join(f"{k} {v}" for k, v in changes.items() if k not in ("basis", "ignores"))
+
+
 def _on(claim: Claim, hardware: str) -> Claim:
     return claim.model_copy(update={"setting": claim.setting.model_copy(update={"hardware": hardware})})
 
@@ -584,6 +600,7 @@ def claim_check(cat: Catalogue, method: Method, claim: Claim, methods: dict | No
                 scenarios=None) -> dict:
     """One claim held against the roofline: the bound, the verdict, or the reason there is none."""
     claim = resolved(claim, scenarios)
+    method = for_claim(method, claim)
     no_device = bool(claim.setting.model and not claim.setting.hardware)
     device_free = claim.metric == "memory_reduction" and no_device and ANY_DEVICE in cat.hardware
     favourable = most_favourable_gpu(cat, method, claim, methods) \
@@ -622,7 +639,8 @@ def claim_check(cat: Catalogue, method: Method, claim: Claim, methods: dict | No
             "setting": serving_setting(method, claim) if checked and method.effect.kind == "serving"
             else _device_free(checked_setting(claim), device_free, favourable) if checked else None,
             "scenario": (FAVOURABLE if favourable else _scenario_label(claim, scenarios)) if checked else None,
-            "calculator_query": calculator_query(method, claim) if checked else None}
+            # The live calculator applies an entry's own effect; it has no link for a claim's own.
+            "calculator_query": calculator_query(method, claim) if checked and not claim.setting.effect else None}
 
 
 def _device_free(words: str, device_free: bool, favourable: tuple | None = None) -> str:

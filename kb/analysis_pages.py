@@ -49,6 +49,8 @@ def _checked_in(check: dict, page: str) -> str:
     """The setting a claim was checked in, linked to the live calculator prefilled with it."""
     if not check["setting"]:
         return "—"
+    if not check["calculator_query"]:
+        return text(check["setting"])
     href = _calculator_url(page, check["calculator_query"])
     return f'{text(check["setting"])} (<a href="{attr(href)}">calculator</a>)'
 

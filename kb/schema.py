@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator, model_validator
 
 ID_PATTERN = r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$"
 ARXIV_PATTERN = r"^(?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})$"
@@ -475,6 +475,25 @@ Effect = Annotated[
     Field(discriminator="kind"),
 ]
 
+EFFECTS = TypeAdapter(Effect)
+
+
+def claim_effect(entry: BaseModel, changes: dict) -> BaseModel:
+    """The effect a claim is held against: the entry's effect with the claim's changes merged in, or, where the
+    changes name a `kind`, the changes alone (a whole effect); ValueError in plain words where it is not one."""
+    if changes.get("kind", entry.kind) == "serving":
+        raise ValueError("a serving comparison's changes go in setting.serving, not setting.effect")
+    if "kind" not in changes and entry.kind == "none":
+        raise ValueError("the entry's effect is kind none: give a whole effect, with its kind")
+    merged = dict(changes) if "kind" in changes else {**entry.model_dump(exclude_none=True), **changes}
+    try:
+        return EFFECTS.validate_python(merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"][1:]) or "effect"
+        raise ValueError(f"{where}: {first['msg']}") from None
+
+
 ClaimMetric = Literal[
     "speedup", "prefill_speedup", "decode_speedup", "throughput_gain", "kernel_speedup",
     "memory_reduction",
@@ -544,6 +563,11 @@ class ClaimSetting(Strict):
     serving: ServingParams | None = Field(
         None, description="Serving effects only: parameters of this claim's comparison that differ from the "
                           "entry's effect (e.g. a baseline that reserves exactly the request's length).")
+    effect: dict[str, Any] | None = Field(
+        None, description="Effect values of this claim's comparison that differ from the entry's effect (e.g. the "
+                          "token budget a sparse-attention kernel was timed at), merged into it; with `kind`, a "
+                          "whole effect, for a claim the entry's own effect cannot show. Not for serving effects "
+                          "(setting.serving).")
     kernel: KernelScope | None = Field(
         None, description="kernel_speedup only: the operator the kernel replaces, held against the roofline of "
                           "those rows alone (prefill or one decode step at `seq_len`; attention: the score, "
@@ -727,6 +751,18 @@ class Method(Strict):
                 check_serving({**self.effect.model_dump(exclude_none=True), **changes.model_dump(exclude_none=True)})
             except ValueError as exc:
                 raise ValueError(f"claims.{i}.setting.serving: {exc}") from None
+        return self
+
+    @model_validator(mode="after")
+    def _claim_effect(self) -> "Method":
+        """A claim's `setting.effect` must make, with the entry's effect, an effect the calculator takes."""
+        for i, claim in enumerate(self.claims):
+            if claim.setting.effect is None:
+                continue
+            try:
+                claim_effect(self.effect, claim.setting.effect)
+            except ValueError as exc:
+                raise ValueError(f"claims.{i}.setting.effect: {exc}") from None
         return self
 
     def fact_value(self, fact: str) -> object:
@@ -1135,7 +1171,8 @@ class ClaimCheck(Strict):
     source: str = Field(description="Where in the paper.")
     setting: str | None = Field(description="The setting it was checked in; unstated values marked assumed.")
     calculator_query: str | None = Field(
-        description="Query string of the live calculator for that setting (method A, baseline B).")
+        description="Query string of the live calculator for that setting (method A, baseline B); None where the "
+                    "claim has its own effect (setting.effect), which the live calculator does not take.")
     reason: str | None = Field(None, description="Short key of why it is not checkable (the outside_roofline "
                                                  "vocabulary, or a computed one such as effect-none).")
     explanation: str | None = Field(None, description="Why the claim exceeds the bound, from the entry.")

@@ -89,3 +89,42 @@ def test_kb_check_refuses_a_kernel_scope_on_another_metric(toy):
     entry.write_text(text.replace(old, old[:-1] + ", kernel: decode-linear}"))
     problems = load(toy).problems
     assert any("setting.kernel is for metric kernel_speedup" in p.message and p.line for p in problems), problems
+
+
+def test_a_claims_own_effect_replaces_the_entrys_for_that_claim_only():
+    # Entry at a 2048-token budget; one claim timed at 1024: its bound is that of a 1024 budget, and its setting
+    # says so; an entry of kind none can carry a whole effect for one claim.
+    setting = dict(model="llama-2-7b", hardware="nvidia-a100-80gb", batch=1, seq_len=32768)
+    effect = {"kind": "sparse_attention", "decode_kv_budget": 2048}
+    at_entry, at_own = analyze_method(CAT, KB, _method([
+        _kernel(7.0, "decode-attention", **setting),
+        _kernel(7.0, "decode-attention", effect={"decode_kv_budget": 1024}, **setting)], effect)).claims
+    assert at_own["predicted"] == pytest.approx(2 * at_entry["predicted"], rel=0.02)
+    assert "with this claim's effect: decode_kv_budget 1024" in at_own["setting"]
+    assert at_own["calculator_query"] is None and at_entry["calculator_query"]
+    none = {"kind": "none", "reason": "no parameter for it in the entry"}
+    whole, = analyze_method(CAT, KB, _method([_kernel(7.0, "decode-attention", effect=effect, **setting)],
+                                             none)).claims
+    assert whole["predicted"] == pytest.approx(at_entry["predicted"], rel=1e-12)
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"decode_kv_budget": 0}, "decode_kv_budget"),
+    ({"decode_kv_read": 0.1}, "not both"),
+    ({"kind": "serving", "allocator": "paged"}, "setting.serving"),
+    ({"banana": 1}, "banana"),
+])
+def test_a_claims_own_effect_that_is_no_effect_is_refused_with_its_field(changes, words):
+    effect = {"kind": "sparse_attention", "decode_kv_budget": 2048}
+    with pytest.raises(ValueError) as err:
+        _method([_kernel(7.0, "decode-attention", effect=changes)], effect)
+    assert "claims.0.setting.effect" in str(err.value) and words in str(err.value)
+
+
+def test_kb_check_names_the_line_of_a_bad_claim_effect(toy):
+    entry = toy / "kb/methods/toy-branch/toy-leaf/toy-method.yaml"
+    old = "    setting: {model: toy-model, hardware: toy-gpu, batch: 1}"
+    text = entry.read_text()
+    entry.write_text(text.replace(old, old[:-1] + ", effect: {kind: sparse_attention}}"))
+    problems = load(toy).problems
+    assert any("setting.effect" in p.message and p.line for p in problems), problems

@@ -45,6 +45,8 @@ def test_the_words_follow_the_expected_value_and_the_bound():
     assert verdict(3.0, 3.0) == CONSISTENT and verdict(3.5, 3.0) == ABOVE
     # an expected ratio above the bound (both sides' efficiencies differ) cannot make a claim optimistic
     assert verdict(3.1, 3.0, 3.2) == PLAUSIBLE
+    # ... nor put a claim within 1.1x of that expected ratio beyond the bound; above both it is beyond
+    assert verdict(3.4, 3.0, 3.2) == PLAUSIBLE and verdict(3.6, 3.0, 3.2) == BEYOND
     assert set(OVER_BOUND) == {BEYOND, ABOVE} and len(set(VERDICTS)) == len(VERDICTS)
 
 

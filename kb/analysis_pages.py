@@ -358,6 +358,7 @@ REASON_WORDS = {
     "kernel-only": "Kernel against kernel", "accelerator-design": "Accelerator designs (FPGA, ASIC, NPU)",
     "accuracy-only": "Quality only", "training": "Training or fine-tuning cost", "energy": "Energy",
     "different-metric": "Another metric", "unmodelled-model": "Models the calculator does not model",
+    "unpublished-model": "The paper's own unpublished model",
     "unmodelled-hardware": "Devices outside the catalogue", "unmodelled-system": "Serving-system effects",
     "method-baseline": "Against another method", "unstated-setting": "No setting in the paper",
     "effect-none": "Effect the roofline cannot show", "other-model": "Another model than the architecture's",

@@ -513,6 +513,8 @@ OUTSIDE_ROOFLINE = {
                         "compression ratio, model size on disk, quantization time)",
     "unmodelled-model": "the paper's model is of a kind the calculator does not model (vision, diffusion, "
                         "state-space, encoder-only)",
+    "unpublished-model": "the paper's own model, whose layer shapes are not published where we read: the "
+                         "catalogue cannot hold it",
     "unmodelled-hardware": "the paper's device is of a kind the catalogue does not hold (phone, mobile NPU, "
                            "embedded board) and no catalogue device stands in for it",
     "unmodelled-system": "the gain comes from system behaviour a single-request roofline does not show "
@@ -523,7 +525,7 @@ OUTSIDE_ROOFLINE = {
 }
 OutsideReason = Literal[
     "kernel-only", "accelerator-design", "accuracy-only", "training", "energy", "different-metric",
-    "unmodelled-model", "unmodelled-hardware", "unmodelled-system", "method-baseline", "unstated-setting",
+    "unmodelled-model", "unpublished-model", "unmodelled-hardware", "unmodelled-system", "method-baseline", "unstated-setting",
 ]
 
 

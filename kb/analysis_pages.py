@@ -359,6 +359,7 @@ REASON_WORDS = {
     "accuracy-only": "Quality only", "training": "Training or fine-tuning cost", "energy": "Energy",
     "different-metric": "Another metric", "unmodelled-model": "Models the calculator does not model",
     "unpublished-model": "The paper's own unpublished model",
+    "effect-from-claim": "Effect set from the claim itself",
     "unmodelled-hardware": "Devices outside the catalogue", "unmodelled-system": "Serving-system effects",
     "method-baseline": "Against another method", "unstated-setting": "No setting in the paper",
     "effect-none": "Effect the roofline cannot show", "other-model": "Another model than the architecture's",

@@ -511,6 +511,8 @@ OUTSIDE_ROOFLINE = {
     "energy": "the number is energy or power, which the roofline does not model",
     "different-metric": "the number measures something the calculator does not compute (FLOPs, tokens, "
                         "compression ratio, model size on disk, quantization time)",
+    "effect-from-claim": "the entry's effect was set from this very number, so the roofline would only restate "
+                         "it",
     "unmodelled-model": "the paper's model is of a kind the calculator does not model (vision, diffusion, "
                         "state-space, encoder-only)",
     "unpublished-model": "the paper's own model, whose layer shapes are not published where we read: the "
@@ -525,7 +527,8 @@ OUTSIDE_ROOFLINE = {
 }
 OutsideReason = Literal[
     "kernel-only", "accelerator-design", "accuracy-only", "training", "energy", "different-metric",
-    "unmodelled-model", "unpublished-model", "unmodelled-hardware", "unmodelled-system", "method-baseline", "unstated-setting",
+    "effect-from-claim", "unmodelled-model", "unpublished-model", "unmodelled-hardware", "unmodelled-system",
+    "method-baseline", "unstated-setting",
 ]
 
 

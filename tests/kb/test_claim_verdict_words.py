@@ -109,3 +109,13 @@ def test_a_hostile_explanation_is_escaped_in_the_verdict_cell():
     page = claims_page(replace(KB, methods={probe.id: probe}), analyses)
     for out in (section, page):
         assert "<script" not in out and "alert" in out  # shown, as text (kb.markup entities)
+
+
+def test_every_outside_reason_has_a_heading_on_the_claims_page():
+    from typing import get_args
+
+    from kb.analysis_pages import REASON_WORDS
+    from kb.schema import OUTSIDE_ROOFLINE, OutsideReason
+    reasons = set(get_args(OutsideReason))
+    assert reasons == set(OUTSIDE_ROOFLINE)          # the Literal and the sentences list the same words
+    assert reasons <= set(REASON_WORDS)              # a new reason would otherwise show as its raw id

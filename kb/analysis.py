@@ -639,10 +639,39 @@ def claim_check(cat: Catalogue, method: Method, claim: Claim, methods: dict | No
             "verdict": word, "why": why or None, "reason": reason,
             "source": claim.source, "explanation": claim.explanation if above else None, "expected": expected,
             "setting": serving_setting(method, claim) if checked and method.effect.kind == "serving"
-            else _device_free(checked_setting(claim), device_free, favourable) if checked else None,
+            else _with_fit(_device_free(checked_setting(claim), device_free, favourable),
+                           fit_words(cat, method, claim, methods) if not (favourable or device_free) else "")
+            if checked else None,
             "scenario": (FAVOURABLE if favourable else _scenario_label(claim, scenarios)) if checked else None,
             # The live calculator applies an entry's own effect; it has no link for a claim's own.
             "calculator_query": calculator_query(method, claim) if checked and not claim.setting.effect else None}
+
+
+def fit_words(cat: Catalogue, method: Method, claim: Claim, methods: dict | None = None) -> str:
+    """What the bound assumes where a side of a time claim does not fit the paper's device: the paper cannot
+    have run that whole request on one such device, and the bound holds the side as one device with enough
+    memory (a split by layers runs the layers in turn, so it keeps that time; offloading would be slower).
+    Empty when both sides fit, and for kernel, memory and serving claims."""
+    s = claim.setting
+    if claim.metric not in TIME_METRICS or s.kernel or s.max_batch or method.effect.kind == "serving" \
+            or not (s.model and s.hardware):
+        return ""
+    capacity = cat.hardware[s.hardware].memory_bytes
+    settings = claim_settings(claim)
+    if not capacity:
+        return ""
+    try:
+        peaks = [max(request_peaks(run, settings)) for run in claim_runs(cat, method, claim, methods)]
+    except CalculatorError:
+        return ""
+    over = [f"the {side} needs {peak / 1e9:.0f} GB per device" for side, peak in zip(("baseline", "method"), peaks)
+            if peak > capacity]
+    if not over:
+        return ""
+    return (f"{' and '.join(over)}, more than the {capacity / 1e9:.0f} GB of {s.hardware}, so the paper did not "
+            "run this whole request on one such device (more devices, offloading, or only some layers timed); the "
+            "bound holds each side as one device with enough memory (a split by layers keeps that time, "
+            "offloading is slower)")
 
 
 def _device_free(words: str, device_free: bool, favourable: tuple | None = None) -> str:
@@ -654,6 +683,10 @@ def _device_free(words: str, device_free: bool, favourable: tuple | None = None)
         return words
     return words.replace(f" on {ANY_DEVICE} (assumed)", " on any device (a memory ratio does not depend on it)", 1) \
         .replace(f" on {ANY_DEVICE}", " on any device (a memory ratio does not depend on it)", 1)
+
+
+def _with_fit(words: str, fit: str) -> str:
+    return f"{words}; {fit}" if fit else words
 
 
 def _scenario_label(claim: Claim, scenarios) -> str | None:

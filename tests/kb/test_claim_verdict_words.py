@@ -119,3 +119,17 @@ def test_every_outside_reason_has_a_heading_on_the_claims_page():
     reasons = set(get_args(OutsideReason))
     assert reasons == set(OUTSIDE_ROOFLINE)          # the Literal and the sentences list the same words
     assert reasons <= set(REASON_WORDS)              # a new reason would otherwise show as its raw id
+
+
+def test_a_side_that_does_not_fit_the_paper_device_is_said_beside_the_verdict():
+    # FP16 Llama-2-70B (about 140 GB of weights) cannot run on one A100 80GB; its W4 form can.
+    big = dict(model="llama-2-70b", hardware="nvidia-a100-80gb", batch=1, seq_len=512, gen_len=128)
+    small = dict(SETTING, hardware="nvidia-a100-80gb")
+    over, fits = analyze_method(CAT, KB, _method([_claim(2.0, **big), _claim(2.0, **small)])).claims
+    assert over["predicted"] is not None  # still judged: a split by layers keeps one device's time
+    assert "the baseline needs 1" in over["setting"] and "the method needs" not in over["setting"]
+    assert "more than the 86 GB of nvidia-a100-80gb" in over["setting"]
+    assert "needs" not in fits["setting"]
+    # a memory ratio does not run anything: no such words
+    mem, = analyze_method(CAT, KB, _method([_claim(3.0, "memory_reduction", **big)])).claims
+    assert "needs" not in mem["setting"]

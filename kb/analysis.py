@@ -284,6 +284,9 @@ def checked_setting(claim: Claim) -> str:
         words.append(label.format(getattr(settings, key)) + mark[key])
     if s.baseline_method:
         words.append(f"against {s.baseline_method}")
+    if s.baseline_tp:
+        words.append(f"the baseline on {s.baseline_tp}× {s.hardware}" + (
+            ", tokens/s per device" if s.per_device else ""))
     if s.kernel:
         words.append(kernel_words(s.kernel))
     if s.effect:
@@ -351,7 +354,15 @@ def claim_runs(cat: Catalogue, method: Method, claim: Claim, methods: dict | Non
     if s.baseline_method:
         other = (methods or {})[s.baseline_method]
         base_run = lambda st: cat.run(other, s.model, s.hardware, st)  # noqa: E731
+    if s.baseline_tp:  # the baseline over its own device count, whatever the settings say
+        split, base_run = base_run, lambda st: split(replace(st, tp=s.baseline_tp))  # noqa: E731
     return base_run, out_run
+
+
+def per_device_factor(claim: Claim) -> float:
+    """Tokens per device-second: each side's tokens/s over its device count (1 unless `per_device`)."""
+    s = claim.setting
+    return s.baseline_tp / (s.tp or 1) if s.per_device else 1.0
 
 
 def predicted(cat: Catalogue, method: Method, claim: Claim, methods: dict | None = None) -> tuple[float | None, str]:
@@ -405,11 +416,13 @@ def predicted(cat: Catalogue, method: Method, claim: Claim, methods: dict | None
         return b_dec / m_dec, ""
     if s.max_batch and claim.metric == "throughput_gain":
         try:
-            return _max_batch_throughput(cat, method, claim, settings, methods)
+            value, why = _max_batch_throughput(cat, method, claim, settings, methods)
         except CalculatorError as exc:
             return None, str(exc)
+        return (value * per_device_factor(claim) if value else value), why
     # speedup / throughput_gain: the whole request, prefill then the decode steps.
-    return (base(prompt).prefill.time_s + b_dec) / (out(prompt).prefill.time_s + m_dec), ""
+    ratio = (base(prompt).prefill.time_s + b_dec) / (out(prompt).prefill.time_s + m_dec)
+    return ratio * per_device_factor(claim), ""
 
 
 def expected_ratio(cat: Catalogue, method: Method, claim: Claim, methods: dict | None = None) -> float | None:
@@ -427,6 +440,7 @@ def expected_ratio(cat: Catalogue, method: Method, claim: Claim, methods: dict |
     m_settings = _method_settings(settings, method)
     # A baseline that is another entry (AWQ against QuIK, ...) runs at that entry's widths, not at 16 bits.
     b_settings = _method_settings(settings, (methods or {})[s.baseline_method]) if s.baseline_method else settings
+    b_settings = replace(b_settings, tp=s.baseline_tp or b_settings.tp)
     base_run, out_run = claim_runs(cat, method, claim, methods)
     if s.kernel:
         try:
@@ -455,7 +469,7 @@ def expected_ratio(cat: Catalogue, method: Method, claim: Claim, methods: dict |
                     return None
                 shape = replace(settings, batch=batch)
                 rates.append(batch * settings.gen_len / sum(times(run, at, shape)))
-            return rates[1] / rates[0]
+            return rates[1] / rates[0] * per_device_factor(claim)
         (bp, bd), (mp, md) = times(base_run, b_settings), times(out_run, m_settings)
     except (CalculatorError, ImportError, KeyError, ValueError, ZeroDivisionError):
         return None
@@ -463,7 +477,7 @@ def expected_ratio(cat: Catalogue, method: Method, claim: Claim, methods: dict |
         return bp / mp
     if claim.metric == "decode_speedup":
         return bd / md
-    return (bp + bd) / (mp + md)
+    return (bp + bd) / (mp + md) * per_device_factor(claim)
 
 
 # Largest batch a max-batch throughput claim is run at (a side whose memory never fills stops here).
@@ -643,8 +657,10 @@ def claim_check(cat: Catalogue, method: Method, claim: Claim, methods: dict | No
                            fit_words(cat, method, claim, methods) if not (favourable or device_free) else "")
             if checked else None,
             "scenario": (FAVOURABLE if favourable else _scenario_label(claim, scenarios)) if checked else None,
-            # The live calculator applies an entry's own effect; it has no link for a claim's own.
-            "calculator_query": calculator_query(method, claim) if checked and not claim.setting.effect else None}
+            # The live calculator applies an entry's own effect and one device count to both sides; it has no
+            # link for a claim's own effect or a baseline on other devices.
+            "calculator_query": calculator_query(method, claim) if checked and not (
+                claim.setting.effect or claim.setting.baseline_tp) else None}
 
 
 def fit_words(cat: Catalogue, method: Method, claim: Claim, methods: dict | None = None) -> str:

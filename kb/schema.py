@@ -523,7 +523,8 @@ OUTSIDE_ROOFLINE = {
                          "(request scheduling, offloading to host or disk, multi-node serving)",
     "method-baseline": "the baseline is another compression method, not the uncompressed model the roofline "
                        "holds the method against",
-    "unstated-setting": "the paper gives no model or device for this number",
+    "unstated-setting": "the paper does not state the setting this number depends on (the model, the device, or "
+                        "the lengths that decide it)",
 }
 OutsideReason = Literal[
     "kernel-only", "accelerator-design", "accuracy-only", "training", "energy", "different-metric",
@@ -552,6 +553,12 @@ class ClaimSetting(Strict):
     seq_len: int | None = Field(None, gt=0, description="Prompt / context length in tokens.")
     gen_len: int | None = Field(None, gt=0, description="Generated tokens.")
     tp: int | None = Field(None, gt=0, description="Devices the model is split over (tensor parallel).")
+    baseline_tp: int | None = Field(
+        None, gt=0, description="Devices the baseline is split over (tensor parallel) when they differ from the "
+                                "method's `tp`: FP16 on two GPUs against 4-bit weights on one.")
+    per_device: bool | None = Field(
+        None, description="throughput_gain with baseline_tp: the paper divides each side's tokens/s by its device "
+                          "count (tokens per GPU-second).")
     scenario: str | None = Field(
         None, description="A scenario id of kb/scenarios.yaml whose values stand in for those the paper does not "
                           "state (each marked assumed): for a number given without model, device or shape.")
@@ -607,8 +614,13 @@ class Claim(Strict):
 
     @model_validator(mode="after")
     def _kernel_metric(self) -> "Claim":
-        if self.setting.kernel and self.metric != "kernel_speedup":
+        s = self.setting
+        if s.kernel and self.metric != "kernel_speedup":
             raise ValueError(f"setting.kernel is for metric kernel_speedup, not {self.metric}")
+        if s.baseline_tp and self.metric in ("kernel_speedup", "memory_reduction"):
+            raise ValueError(f"setting.baseline_tp is for a whole run's time, not {self.metric}")
+        if s.per_device and not (s.baseline_tp and self.metric == "throughput_gain"):
+            raise ValueError("setting.per_device is for a throughput_gain whose baseline_tp differs from tp")
         return self
 
 

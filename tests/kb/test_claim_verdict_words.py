@@ -133,3 +133,29 @@ def test_a_side_that_does_not_fit_the_paper_device_is_said_beside_the_verdict():
     # a memory ratio does not run anything: no such words
     mem, = analyze_method(CAT, KB, _method([_claim(3.0, "memory_reduction", **big)])).claims
     assert "needs" not in mem["setting"]
+
+
+def test_a_baseline_on_more_devices_runs_at_its_own_device_count():
+    one = dict(model="llama-2-13b", hardware="nvidia-a100-40gb", batch=1, seq_len=512, gen_len=128)
+    two = dict(one, baseline_tp=2)
+    same, split, split_tput, per_gpu = analyze_method(CAT, KB, _method([
+        _claim(1.5, **one), _claim(1.5, **two), _claim(1.5, "throughput_gain", **two),
+        _claim(1.5, "throughput_gain", **two, per_device=True)])).claims
+    # FP16 over two devices reads half the weights per device: the 4-bit model on one gains less against it
+    assert 1 < split["predicted"] < same["predicted"]
+    assert split["expected"] < same["expected"]
+    assert "the baseline on 2× nvidia-a100-40gb" in split["setting"] and split["calculator_query"] is None
+    # tokens per device-second: the baseline's rate over its two devices
+    assert per_gpu["predicted"] == pytest.approx(2 * split_tput["predicted"])
+    assert per_gpu["expected"] == pytest.approx(2 * split_tput["expected"])
+    assert "tokens/s per device" in per_gpu["setting"]
+
+
+@pytest.mark.parametrize("metric, setting, field", [
+    ("memory_reduction", dict(SETTING, baseline_tp=2), "baseline_tp"),
+    ("decode_speedup", dict(SETTING, per_device=True), "per_device"),
+])
+def test_a_baseline_device_count_is_refused_where_it_means_nothing(metric, setting, field):
+    from pydantic import ValidationError
+    with pytest.raises(ValidationError, match=f"setting.{field}"):
+        _method([_claim(2.0, metric, **setting)])

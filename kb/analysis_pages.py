@@ -369,6 +369,20 @@ REASON_WORDS = {
 }
 
 
+# Reasons that no setting could remove: the number is not an inference time or footprint of a catalogue
+# model on a catalogue device (or cannot be held without circularity). The others wait for more of the
+# paper's setting in the entry (a kernel scope, a method baseline, a stated setting, an expressible effect).
+BY_NATURE = ("accelerator-design", "accuracy-only", "training", "energy", "different-metric", "effect-from-claim",
+             "unmodelled-model", "unpublished-model", "unmodelled-hardware", "unmodelled-system",
+             "serving-metric", "serving-unbounded")
+
+
+def unjudged_split(reasons: dict[str, int]) -> tuple[int, int]:
+    """(claims outside a per-step roofline by their nature, claims that wait for more of their setting)."""
+    nature = sum(n for r, n in reasons.items() if r in BY_NATURE)
+    return nature, sum(reasons.values()) - nature
+
+
 def claims_page(kb: KB, analyses: dict[str, Analysis]) -> str:
     out = [front_matter(title="Claims"), "# Claims against the roofline\n\n",
            "Every speedup or memory claim in the knowledge base next to two values for the same setting "
@@ -385,7 +399,7 @@ def claims_page(kb: KB, analyses: dict[str, Analysis]) -> str:
            "listed. Decode and end-to-end figures follow the context as it grows "
            "over the generated tokens ([how](roofline.md#claims-against-the-roofline)).\n\n"]
     branches: dict[str, dict] = {}
-    points, counts = [], {}
+    points, counts, reasons = [], {}, {}
     for method_id in sorted(kb.methods):
         m = kb.methods[method_id]
         page = method_page_path(m.id)
@@ -395,6 +409,7 @@ def claims_page(kb: KB, analyses: dict[str, Analysis]) -> str:
             counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
             if c["predicted"] is None:
                 reason = c.get("reason") or "other"
+                reasons[reason] = reasons.get(reason, 0) + 1
                 group["unchecked"].setdefault(reason, []).append(
                     (f'[{text(m.name)}]({page}) {c["claimed"]:g}x', c["why"] or ""))
                 continue
@@ -412,7 +427,14 @@ def claims_page(kb: KB, analyses: dict[str, Analysis]) -> str:
     total = sum(counts.values())
     out.append(f"{judged} of {total} claims have a verdict: "
                + ", ".join(f"{v} {k}" for k, v in sorted(counts.items(), key=lambda kv: _verdict_order(kv[0])))
-               + ".\n\n")
+               + ".")
+    nature, waiting = unjudged_split(reasons)
+    if nature or waiting:
+        out.append(f" Of the {nature + waiting} without one, {nature} lie outside what a per-step roofline of a "
+                   "catalogue model on a catalogue device can judge (accelerator designs, training costs, other "
+                   "metrics, serving-system effects, models or devices of another kind, effects set from the "
+                   f"claim itself); {waiting} could get one once their entry holds more of the paper's setting.")
+    out.append("\n\n")
     out.append('<div class="kb-claims-plot" markdown="0">' + claims_scatter(points) + "</div>\n\n")
     out.append("Each dot is one judged claim (hover for the method and the values); a ring is a claim the paper "
                "states without a setting, judged at an assumed scenario. Below the dashed line "

@@ -18,6 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from kb.analysis import OVER_BOUND, VERDICTS, Catalogue, claim_check  # noqa: E402
 from kb.load import load  # noqa: E402
+from kb.analysis_pages import BY_NATURE, unjudged_split  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,9 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"judged against expected and bound: {two}; against the bound only (no expected value): "
           f"{judged - two}")
     print("judged " + ", ".join(f"{v} {k}" for k, v in sorted(where.items())))
-    print("without a verdict, by reason:")
+    nature, waiting = unjudged_split(reasons)
+    print(f"without a verdict, by reason ({nature} outside a per-step roofline by nature, * below; "
+          f"{waiting} waiting for more of their setting):")
     for reason, n in reasons.most_common():
-        print(f"  {n:4d} {reason}")
+        print(f"  {n:4d} {reason}" + (" *" if reason in BY_NATURE else ""))
     print("by branch (verdict / none): " + ", ".join(
         f"{b} {branches[b, 'verdict']}/{branches[b, 'none']}" for b in sorted({b for b, _ in branches})))
     return 0

@@ -159,3 +159,14 @@ def test_a_baseline_device_count_is_refused_where_it_means_nothing(metric, setti
     from pydantic import ValidationError
     with pytest.raises(ValidationError, match=f"setting.{field}"):
         _method([_claim(2.0, metric, **setting)])
+
+
+def test_the_claims_page_splits_the_unjudged_into_outside_by_nature_and_waiting():
+    system = {**_claim(3.0), "outside_roofline": {"reason": "unmodelled-system"}}
+    kernel = {**_claim(3.0), "outside_roofline": {"reason": "kernel-only"}}
+    probe = _method([_claim(1.2), system, system, kernel])
+    analyses = {probe.id: analyze_method(CAT, KB, probe)}
+    page = claims_page(replace(KB, methods={probe.id: probe}), analyses)
+    assert "1 of 4 claims have a verdict" in page
+    assert "Of the 3 without one, 2 lie outside what a per-step roofline" in page
+    assert "1 could get one once their entry holds more" in page

@@ -579,8 +579,12 @@ def for_claim(method: Method, claim: Claim) -> Method:
 
 def effect_words(claim: Claim) -> str:
     """A claim's own effect values in words ("decode_kv_budget 1024"), for the setting it is checked in."""
+    def words(key: str, value) -> str:  # nested values ({kv_cache: {bits: 4}}) read "kv_cache bits 4"
+        if isinstance(value, dict):
+            return ", ".join(words(f"{key} {k}", v) for k, v in value.items())
+        return f"{key} {value:g}" if isinstance(value, float) else f"{key} {value}"
     changes = claim.setting.effect or {}
-    return ", ".join(f"{k} {v}" for k, v in changes.items() if k not in ("basis", "ignores"))
+    return ", ".join(words(k, v) for k, v in changes.items() if k not in ("basis", "ignores"))
 
 
 def _on(claim: Claim, hardware: str) -> Claim:

@@ -128,3 +128,13 @@ def test_kb_check_names_the_line_of_a_bad_claim_effect(toy):
     entry.write_text(text.replace(old, old[:-1] + ", effect: {kind: sparse_attention}}"))
     problems = load(toy).problems
     assert any("setting.effect" in p.message and p.line for p in problems), problems
+
+
+def test_a_nested_claim_effect_reads_as_words_not_as_a_mapping():
+    setting = dict(model="llama-2-7b", hardware="nvidia-a6000", batch=1, seq_len=16384)
+    kv3 = {"kind": "quantization", "kv_cache": {"bits": 3}}
+    at3, at4 = analyze_method(CAT, KB, _method([
+        _kernel(3.0, "decode-attention", **setting),
+        _kernel(3.0, "decode-attention", effect={"kv_cache": {"bits": 4}}, **setting)], kv3)).claims
+    assert "with this claim's effect: kv_cache bits 4" in at4["setting"] and "{" not in at4["setting"]
+    assert at4["predicted"] < at3["predicted"]  # 4-bit K/V read more bytes than 3-bit ones

@@ -9,7 +9,7 @@ from kb.analysis import (SERVING_METRIC_WORDS, TOLERANCE, VERDICTS, VERSION, Ana
 from kb.load import KB
 from kb.markup import attr, front_matter, table, text
 from kb.render import METRIC_LABELS, Column, method_page_path
-from kb.schema import Method
+from kb.schema import BY_NATURE, Method
 
 
 def _si(seconds: float) -> str:
@@ -369,14 +369,6 @@ REASON_WORDS = {
 }
 
 
-# Reasons that no setting could remove: the number is not an inference time or footprint of a catalogue
-# model on a catalogue device (or cannot be held without circularity). The others wait for more of the
-# paper's setting in the entry (a kernel scope, a method baseline, a stated setting, an expressible effect).
-BY_NATURE = ("accelerator-design", "accuracy-only", "training", "energy", "different-metric", "effect-from-claim",
-             "unmodelled-model", "unpublished-model", "unmodelled-hardware", "unmodelled-system",
-             "serving-metric", "serving-unbounded")
-
-
 def unjudged_split(reasons: dict[str, int]) -> tuple[int, int]:
     """(claims outside a per-step roofline by their nature, claims that wait for more of their setting)."""
     nature = sum(n for r, n in reasons.items() if r in BY_NATURE)
@@ -433,7 +425,8 @@ def claims_page(kb: KB, analyses: dict[str, Analysis]) -> str:
         out.append(f" Of the {nature + waiting} without one, {nature} lie outside what a per-step roofline of a "
                    "catalogue model on a catalogue device can judge (accelerator designs, training costs, other "
                    "metrics, serving-system effects, models or devices of another kind, effects set from the "
-                   f"claim itself); {waiting} could get one once their entry holds more of the paper's setting.")
+                   f"claim itself); {waiting} could get one once their entry holds more of the paper's setting "
+                   "(listed on [Help wanted](gaps.md)).")
     out.append("\n\n")
     out.append('<div class="kb-claims-plot" markdown="0">' + claims_scatter(points) + "</div>\n\n")
     out.append("Each dot is one judged claim (hover for the method and the values); a ring is a claim the paper "

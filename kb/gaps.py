@@ -9,8 +9,8 @@ import re
 
 from kb.load import KB
 from kb.markup import front_matter, link, rel, table, text
-from kb.render import UNCONFIRMED_LABELS, method_page_path
-from kb.schema import Hardware, Method
+from kb.render import METRIC_LABELS, UNCONFIRMED_LABELS, method_page_path
+from kb.schema import BY_NATURE, OUTSIDE_ROOFLINE, Hardware, Method
 
 GAPS_PAGE = "gaps.md"
 # An effect's basis that says its numbers were assumed, not read from the paper.
@@ -76,6 +76,21 @@ def _by_branch(kb: KB, methods: list[Method]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def waiting_claims(methods: list[Method]) -> list[tuple[Method, int, str]]:
+    """Claims without a verdict that more of the paper's setting would give one: (entry, claim index, why).
+    An entry whose effect is kind none waits too, unless the claim carries a whole effect of its own."""
+    out = []
+    for m in methods:
+        for i, c in enumerate(m.claims):
+            outside = c.outside_roofline
+            if outside is not None and outside.reason not in BY_NATURE:
+                out.append((m, i, OUTSIDE_ROOFLINE[outside.reason] + (f": {outside.explanation}"
+                                                                       if outside.explanation else "")))
+            elif outside is None and m.effect.kind == "none" and not (c.setting.effect or {}).get("kind"):
+                out.append((m, i, f"the entry's effect is none: {m.effect.reason}"))
+    return out
+
+
 def gaps_page(kb: KB) -> str:
     methods = sorted(kb.methods.values(), key=lambda m: m.name.lower())
     unconfirmed = [(m, fact, why) for m in methods for fact, why in m.unconfirmed.items()]
@@ -111,6 +126,19 @@ def gaps_page(kb: KB) -> str:
     out.append("No speedup or memory claim is recorded. Many of these papers report accuracy only; where the "
                "paper does give a speedup, add it with its setting and its table.\n\n")
     out.append(_by_branch(kb, no_claim))
+
+    waiting = waiting_claims(methods)
+    out.append(f"\n## Claims waiting for their setting ({len(waiting)})\n\n")
+    out.append("These claims get no verdict on the Claims page because the entry does not yet hold what the "
+               "roofline needs: the operator a kernel replaces (`setting.kernel`), a baseline that is another "
+               "entry (`baseline_method`), the model, device and lengths the number was measured at, or the "
+               "value the paper timed it at (`setting.effect`). The paper's table or its official README closes "
+               "the gap; the reason says what was missing when we looked.\n\n")
+    out.append('<div markdown data-search-exclude>\n\n'
+               + table(["Method", "Claim", "Why not yet"],
+                       [[_link(m), f"{text(METRIC_LABELS[m.claims[i].metric])} {m.claims[i].value:g}x "
+                         f"({text(m.claims[i].source)})", text(why)] for m, i, why in waiting])
+               + "\n</div>\n")
 
     out.append(f"\n## Entries without a venue ({len(no_venue)})\n\n")
     out.append("No venue is recorded. Many are arXiv-only; where a proceedings page lists the paper, add the "

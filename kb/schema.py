@@ -526,6 +526,13 @@ OUTSIDE_ROOFLINE = {
     "unstated-setting": "the paper does not state the setting this number depends on (the model, the device, or "
                         "the lengths that decide it)",
 }
+# Reasons that no setting could remove: the number is not an inference time or footprint of a catalogue
+# model on a catalogue device (or cannot be held without circularity); with the serving comparisons that have
+# no finite bound. The others wait for more of the paper's setting in the entry (a kernel scope, a method
+# baseline, a stated setting, an expressible effect).
+BY_NATURE = ("accelerator-design", "accuracy-only", "training", "energy", "different-metric", "effect-from-claim",
+             "unmodelled-model", "unpublished-model", "unmodelled-hardware", "unmodelled-system",
+             "serving-metric", "serving-unbounded")
 OutsideReason = Literal[
     "kernel-only", "accelerator-design", "accuracy-only", "training", "energy", "different-metric",
     "effect-from-claim", "unmodelled-model", "unpublished-model", "unmodelled-hardware", "unmodelled-system",

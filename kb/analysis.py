@@ -11,7 +11,7 @@ from calculator import CalculatorError, Settings
 from calculator.effects import Outcome, apply_effect, baseline, baseline_settings
 from kb.kernel_scope import kernel_expected_s, kernel_stage, kernel_words
 from kb.load import KB
-from kb.schema import OUTSIDE_ROOFLINE, Claim, Method, claim_effect
+from kb.schema import OUTSIDE_ROOFLINE, Claim, Method, baseline_effect, claim_effect
 
 # A claim within this factor of the roofline prediction counts as consistent with it.
 TOLERANCE = 1.10
@@ -284,6 +284,9 @@ def checked_setting(claim: Claim) -> str:
         words.append(label.format(getattr(settings, key)) + mark[key])
     if s.baseline_method:
         words.append(f"against {s.baseline_method}")
+    if s.baseline_effect:
+        rest = _effect_words({k: v for k, v in s.baseline_effect.items() if k != "kind"})
+        words.append(f"against a baseline run with {s.baseline_effect['kind']}" + (f" ({rest})" if rest else ""))
     if s.baseline_tp:
         words.append(f"the baseline on {s.baseline_tp}× {s.hardware}" + (
             ", tokens/s per device" if s.per_device else ""))
@@ -351,12 +354,23 @@ def claim_runs(cat: Catalogue, method: Method, claim: Claim, methods: dict | Non
     baseline is another entry (`setting.baseline_method`), that entry's effect against the method's."""
     s = claim.setting
     base_run, out_run, _, _ = compared_runs(cat, method, s.model, s.hardware)
-    if s.baseline_method:
-        other = (methods or {})[s.baseline_method]
+    other = baseline_entry(method, claim, methods)
+    if other is not None:
         base_run = lambda st: cat.run(other, s.model, s.hardware, st)  # noqa: E731
     if s.baseline_tp:  # the baseline over its own device count, whatever the settings say
         split, base_run = base_run, lambda st: split(replace(st, tp=s.baseline_tp))  # noqa: E731
     return base_run, out_run
+
+
+def baseline_entry(method: Method, claim: Claim, methods: dict | None = None) -> Method | None:
+    """What a claim's baseline runs, when it is not the plain model: another entry (`baseline_method`), or the
+    claim's own baseline effect (`baseline_effect`) on a copy of the entry."""
+    s = claim.setting
+    if s.baseline_method:
+        return (methods or {})[s.baseline_method]
+    if s.baseline_effect:
+        return method.model_copy(update={"effect": baseline_effect(s.baseline_effect)})
+    return None
 
 
 def per_device_factor(claim: Claim) -> float:
@@ -439,7 +453,8 @@ def expected_ratio(cat: Catalogue, method: Method, claim: Claim, methods: dict |
     hw = cat.hardware[s.hardware]
     m_settings = _method_settings(settings, method)
     # A baseline that is another entry (AWQ against QuIK, ...) runs at that entry's widths, not at 16 bits.
-    b_settings = _method_settings(settings, (methods or {})[s.baseline_method]) if s.baseline_method else settings
+    other = baseline_entry(method, claim, methods)
+    b_settings = _method_settings(settings, other) if other is not None else settings
     b_settings = replace(b_settings, tp=s.baseline_tp or b_settings.tp)
     base_run, out_run = claim_runs(cat, method, claim, methods)
     if s.kernel:
@@ -579,11 +594,14 @@ def for_claim(method: Method, claim: Claim) -> Method:
 
 def effect_words(claim: Claim) -> str:
     """A claim's own effect values in words ("decode_kv_budget 1024"), for the setting it is checked in."""
+    return _effect_words(claim.setting.effect or {})
+
+
+def _effect_words(changes: dict) -> str:
     def words(key: str, value) -> str:  # nested values ({kv_cache: {bits: 4}}) read "kv_cache bits 4"
         if isinstance(value, dict):
             return ", ".join(words(f"{key} {k}", v) for k, v in value.items())
         return f"{key} {value:g}" if isinstance(value, float) else f"{key} {value}"
-    changes = claim.setting.effect or {}
     return ", ".join(words(k, v) for k, v in changes.items() if k not in ("basis", "ignores"))
 
 
@@ -664,7 +682,7 @@ def claim_check(cat: Catalogue, method: Method, claim: Claim, methods: dict | No
             # The live calculator applies an entry's own effect and one device count to both sides; it has no
             # link for a claim's own effect or a baseline on other devices.
             "calculator_query": calculator_query(method, claim) if checked and not (
-                claim.setting.effect or claim.setting.baseline_tp) else None}
+                claim.setting.effect or claim.setting.baseline_effect or claim.setting.baseline_tp) else None}
 
 
 def fit_words(cat: Catalogue, method: Method, claim: Claim, methods: dict | None = None) -> str:

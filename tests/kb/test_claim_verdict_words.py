@@ -170,3 +170,25 @@ def test_the_claims_page_splits_the_unjudged_into_outside_by_nature_and_waiting(
     assert "1 of 4 claims have a verdict" in page
     assert "Of the 3 without one, 2 lie outside what a per-step roofline" in page
     assert "1 could get one once their entry holds more" in page
+
+
+def test_a_baseline_with_its_own_effect_runs_that_effect():
+    # W4 held against an unnamed 8-bit-weight baseline: the bound is the W8-over-W4 ratio, below W4-over-FP16
+    plain, w8 = analyze_method(CAT, KB, _method([
+        _claim(1.5), _claim(1.5, **SETTING, baseline_effect={"kind": "quantization", "weights": {"bits": 8}})])).claims
+    assert 1 < w8["predicted"] < plain["predicted"] and w8["expected"] < plain["expected"]
+    assert "against a baseline run with quantization (weights bits 8)" in w8["setting"]
+    assert w8["calculator_query"] is None
+
+
+@pytest.mark.parametrize("setting, words", [
+    (dict(SETTING, baseline_effect={"weights": {"bits": 8}}), "give a whole effect, with its kind"),
+    (dict(SETTING, baseline_effect={"kind": "quantization", "weights": {"bits": 8}}, baseline_method="gptq"),
+     "not both"),
+    (dict(SETTING, baseline_effect={"kind": "quantization", "weights": {"bits": 7}}), "baseline_effect"),
+])
+def test_a_baseline_effect_that_cannot_run_is_refused_with_its_field(setting, words):
+    from pydantic import ValidationError
+    with pytest.raises(ValidationError, match="claims.0.setting.baseline_effect") as err:
+        _method([_claim(2.0, **setting)])
+    assert words in str(err.value)

@@ -41,6 +41,8 @@ knowledge-base entry (`{"kind": "quantization", "weights": {"bits": 4}, ...}`). 
   the batch; the KV cache shrinks by the same factor; decode ops unchanged. Prefill: the prefix of
   P = round(shared x seq_len) tokens once (batch 1), then each sequence's own seq_len - P tokens against the whole
   context; each row is the sum of its two passes.
+- host_resident (not a kind: applied to a run, the baseline's or a method's): a share of the weights and KV
+  cache in host memory, read over the host link by every target forward pass (`host_resident`).
 - serving (PagedAttention, SARATHI-Serve, DistServe, ...): not a change to one run; refused here with the
   --stage serve options that carry it (`refuse_serving`); kb.analysis compares it with calculator.serving.compare.
 """
@@ -55,7 +57,8 @@ from calculator.recipe import recipe
 from calculator.result import Layer, Memory, Stage
 from calculator.spec import CalculatorError, Hardware, Model, Settings
 
-__all__ = ["EFFECT_KINDS", "Outcome", "apply_effect", "baseline", "expected_tokens_per_step", "refuse_architecture",
+__all__ = ["EFFECT_KINDS", "HOST_RESIDENT_KINDS", "Outcome", "apply_effect", "baseline", "expected_tokens_per_step",
+           "host_resident", "refuse_architecture",
            "refuse_serving", "serving_options",
            "baseline_settings", "tokens_per_step"]
 
@@ -409,6 +412,41 @@ def apply_effect(model: Model, hardware: Hardware, settings: Settings, effect: d
     else:
         raise CalculatorError(f"unknown effect kind {kind!r}; expected one of {', '.join(EFFECT_KINDS)}")
     return Outcome(prefill, decode, decode.time_s, memory, tuple(notes))
+
+
+# Effect kinds whose run keeps one target forward pass per decode step (or per speculative step), so that a
+# share of the weights or the KV cache held in host memory crosses the host link once per such pass.
+HOST_RESIDENT_KINDS = ("quantization", "data_format", "sparsity", "low_rank", "distillation", "kv_compression",
+                       "speculative", "parallel_decoding")
+
+
+def host_resident(outcome: Outcome, effect: dict | None, host_bandwidth: float | None, *, weights: float = 0.0,
+                  kv_cache: float = 0.0) -> Outcome:
+    """A run (baseline: effect None) with a share of its weights and KV cache kept in host memory and read over
+    the host link by every target forward pass, as offloading engines (ZeRO-Inference, FlexGen) run a model that
+    does not fit. With H = host_bandwidth / 2 (one direction of the datasheet's two-way figure) a pass takes
+    T = (weights x W + kv_cache x KV) / H seconds more, W and KV the run's own bytes at its context:
+    decode time per token + T / tau (tau tokens per speculative step, 1 otherwise; a draft stays on the
+    device); the prefill + (weights x W + kv_cache x KV_prompt) / H (the weights streamed once, the prompt's
+    cache written out). The device then holds (1 - weights) x W and (1 - kv_cache) x KV. Transfers are added,
+    not overlapped with compute: a bound for an engine that overlaps them would be lower, never higher."""
+    kind = (effect or {}).get("kind")
+    if kind is not None and kind not in HOST_RESIDENT_KINDS:
+        raise CalculatorError(f"weights or KV cache in host memory are not modelled with effect kind {kind}")
+    if not host_bandwidth:
+        raise CalculatorError("the device has no host link bandwidth: nothing can be read from host memory")
+    if not (0 <= weights <= 1 and 0 <= kv_cache <= 1):
+        raise CalculatorError("host-resident shares are fractions between 0 and 1")
+    m, rate = outcome.memory, host_bandwidth / 2
+    moved = weights * m.weights_bytes + kv_cache * m.kv_cache_bytes
+    tau = tokens_per_step(effect) if kind in ("speculative", "parallel_decoding") else 1.0
+    p = outcome.prefill
+    prefill = Stage(p.name, p.layers, p.ops, p.bytes, p.time_s + moved / rate, p.interconnect_bytes)
+    memory = Memory(m.weights_bytes * (1 - weights), m.kv_cache_bytes * (1 - kv_cache), m.activations_bytes,
+                    m.capacity_bytes)
+    note = f"{moved / rate:.4g} s per target pass over the host link ({weights:g} of the weights, {kv_cache:g} of the KV)"
+    return Outcome(prefill, outcome.decode, outcome.decode_token_s + moved / rate / tau, memory,
+                   (*outcome.notes, note))
 
 
 def _token_reduction(model: Model, hardware: Hardware, settings: Settings, effect: dict) -> Outcome:

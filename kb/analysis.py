@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 
 import calculator
 from calculator import CalculatorError, Settings
-from calculator.effects import Outcome, apply_effect, baseline, baseline_settings
+from calculator.effects import Outcome, apply_effect, baseline, baseline_settings, host_resident
 from kb.kernel_scope import kernel_expected_s, kernel_stage, kernel_words
 from kb.load import KB
 from kb.schema import OUTSIDE_ROOFLINE, Claim, Method, baseline_effect, claim_effect
@@ -287,6 +287,11 @@ def checked_setting(claim: Claim) -> str:
     if s.baseline_effect:
         rest = _effect_words({k: v for k, v in s.baseline_effect.items() if k != "kind"})
         words.append(f"against a baseline run with {s.baseline_effect['kind']}" + (f" ({rest})" if rest else ""))
+    if s.host_resident:
+        h = s.host_resident
+        shares = " and ".join(f"{share:.0%} of the {what}" for share, what in ((h.weights, "weights"),
+                                                                             (h.kv_cache, "KV cache")) if share)
+        words.append(f"both sides with {shares} in host memory, read over the host link by every target pass")
     if s.baseline_tp:
         words.append(f"the baseline on {s.baseline_tp}× {s.hardware}" + (
             ", tokens/s per device" if s.per_device else ""))
@@ -359,6 +364,13 @@ def claim_runs(cat: Catalogue, method: Method, claim: Claim, methods: dict | Non
         base_run = lambda st: cat.run(other, s.model, s.hardware, st)  # noqa: E731
     if s.baseline_tp:  # the baseline over its own device count, whatever the settings say
         split, base_run = base_run, lambda st: split(replace(st, tp=s.baseline_tp))  # noqa: E731
+    if s.host_resident:  # both sides stream the same shares from host memory
+        link, shares = cat.host.get(s.hardware), s.host_resident.model_dump()
+        b_effect = other.effect.model_dump(exclude_none=True) if other is not None else None
+        m_effect = method.effect.model_dump(exclude_none=True)
+        on_device_b, on_device_m = base_run, out_run
+        base_run = lambda st: host_resident(on_device_b(st), b_effect, link, **shares)  # noqa: E731
+        out_run = lambda st: host_resident(on_device_m(st), m_effect, link, **shares)  # noqa: E731
     return base_run, out_run
 
 
@@ -445,8 +457,9 @@ def expected_ratio(cat: Catalogue, method: Method, claim: Claim, methods: dict |
     the largest batch the bound finds for it); None for memory, kernel and serving claims, or where the
     calibration cannot say."""
     s = claim.setting
+    # No expected value with host transfers: the calibration holds no host-link runs.
     if claim.metric == "memory_reduction" or (claim.metric == "kernel_speedup" and not s.kernel) \
-            or not (s.model and s.hardware) \
+            or not (s.model and s.hardware) or s.host_resident \
             or method.effect.kind == "serving" or (s.max_batch and claim.metric != "throughput_gain"):
         return None
     settings = claim_settings(claim)
@@ -682,7 +695,8 @@ def claim_check(cat: Catalogue, method: Method, claim: Claim, methods: dict | No
             # The live calculator applies an entry's own effect and one device count to both sides; it has no
             # link for a claim's own effect or a baseline on other devices.
             "calculator_query": calculator_query(method, claim) if checked and not (
-                claim.setting.effect or claim.setting.baseline_effect or claim.setting.baseline_tp) else None}
+                claim.setting.effect or claim.setting.baseline_effect or claim.setting.baseline_tp
+                or claim.setting.host_resident) else None}
 
 
 def fit_words(cat: Catalogue, method: Method, claim: Claim, methods: dict | None = None) -> str:

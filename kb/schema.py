@@ -561,6 +561,20 @@ class OutsideRoofline(Strict):
 KernelScope = Literal["prefill-attention", "decode-attention", "prefill-linear", "decode-linear"]
 
 
+class HostResident(Strict):
+    """Shares of the model kept in host memory on both sides of a claim (an offloading engine's setting)."""
+
+    weights: float = Field(0.0, ge=0, le=1, description="Share of the weights in host memory, read over the host "
+                                                        "link by every target forward pass.")
+    kv_cache: float = Field(0.0, ge=0, le=1, description="Share of the KV cache in host memory, read likewise.")
+
+    @model_validator(mode="after")
+    def _something(self) -> "HostResident":
+        if not (self.weights or self.kv_cache):
+            raise ValueError("give the share of the weights or of the KV cache kept in host memory")
+        return self
+
+
 class ClaimSetting(Strict):
     """The setting a claim was measured in; `model`/`hardware` are catalogue ids."""
 
@@ -574,6 +588,10 @@ class ClaimSetting(Strict):
         None, description="A whole effect, with its kind, that the baseline runs with when it is a compressed model "
                           "no entry stands for at the paper's values (KIVI at 8 bits, an unnamed 2:4 model); not "
                           "with baseline_method.")
+    host_resident: HostResident | None = Field(
+        None, description="Both sides run with these shares of the weights and KV cache in host memory, read over "
+                          "the host link by every target forward pass (an offloading engine such as ZeRO-Inference "
+                          "on both sides); a time claim only.")
     baseline_tp: int | None = Field(
         None, gt=0, description="Devices the baseline is split over (tensor parallel) when they differ from the "
                                 "method's `tp`: FP16 on two GPUs against 4-bit weights on one.")
@@ -640,6 +658,9 @@ class Claim(Strict):
             raise ValueError(f"setting.kernel is for metric kernel_speedup, not {self.metric}")
         if s.baseline_tp and self.metric in ("kernel_speedup", "memory_reduction"):
             raise ValueError(f"setting.baseline_tp is for a whole run's time, not {self.metric}")
+        if s.host_resident and (self.metric in ("kernel_speedup", "memory_reduction") or s.max_batch):
+            raise ValueError("setting.host_resident is for the time of a run at a stated batch, not "
+                             + ("max_batch" if s.max_batch else self.metric))
         if s.per_device and not (s.baseline_tp and self.metric == "throughput_gain"):
             raise ValueError("setting.per_device is for a throughput_gain whose baseline_tp differs from tp")
         return self

@@ -192,3 +192,22 @@ def test_a_baseline_effect_that_cannot_run_is_refused_with_its_field(setting, wo
     with pytest.raises(ValidationError, match="claims.0.setting.baseline_effect") as err:
         _method([_claim(2.0, **setting)])
     assert words in str(err.value)
+
+
+def test_both_sides_streaming_their_weights_from_host_memory():
+    spec = {"kind": "speculative", "draft_length": 6, "tokens_per_step": 5.0, "draft_cost": 0.02}
+    setting = dict(model="llama-2-13b", hardware="nvidia-rtx-4090", batch=1, seq_len=512, gen_len=128)
+    on_device, offloaded = analyze_method(CAT, KB, _method([
+        _claim(4.0, **setting), _claim(4.0, **setting, host_resident={"weights": 1.0})], spec)).claims
+    # on the device the step is short and drafts weigh; over PCIe the target pass dominates: near 5 tokens/step
+    assert on_device["predicted"] < offloaded["predicted"] < 5.0 and offloaded["predicted"] > 4.5
+    assert offloaded["expected"] is None and offloaded["calculator_query"] is None
+    assert "both sides with 100% of the weights in host memory" in offloaded["setting"]
+    assert "needs" not in offloaded["setting"]  # 26 GB of FP16 weights do not have to fit the 24 GB card now
+
+
+@pytest.mark.parametrize("metric, extra", [("memory_reduction", {}), ("throughput_gain", {"max_batch": True})])
+def test_host_resident_shares_are_refused_where_they_mean_nothing(metric, extra):
+    from pydantic import ValidationError
+    with pytest.raises(ValidationError, match="setting.host_resident"):
+        _method([_claim(2.0, metric, **SETTING, **extra, host_resident={"weights": 1.0})])

@@ -42,7 +42,10 @@ class Catalogue:
         self.models = {k: model_from_dict(v.model_dump(exclude_none=True), k) for k, v in kb.models.items()}
         self.hardware = {k: hardware_from_dict(v.model_dump(exclude_none=True), k) for k, v in kb.hardware.items()}
         self.host = {k: v.host_link.bandwidth_gb_s * 1e9 for k, v in kb.hardware.items() if v.host_link}
-        self.gpus = tuple(k for k, v in sorted(kb.hardware.items()) if v.kind == "gpu")
+        # GPUs a 16-bit baseline runs natively on: one without a 16-bit peak (Pascal's P40) would run it at its
+        # FP32 rate, which no paper's baseline does, and would make the most favourable bound a degenerate one.
+        self.gpus = tuple(k for k, v in sorted(kb.hardware.items())
+                          if v.kind == "gpu" and {"fp16", "bf16"} & set(self.hardware[k].peaks))
         self._base: dict[tuple, Outcome] = {}
 
     def model(self, model_id: str, changes: dict | None = None):

@@ -205,8 +205,8 @@ def test_a_time_claim_without_a_device_is_held_against_the_highest_bound_of_the_
     check, = analyze_method(CAT, KB, _method([claim])).claims
     probe, bounds = _method([]), {}
     for gpu, hw in CAT.hardware.items():
-        if KB.hardware[gpu].kind != "gpu":
-            continue
+        if KB.hardware[gpu].kind != "gpu" or not {"fp16", "bf16"} & set(hw.peaks):
+            continue  # a GPU without a 16-bit peak would run the FP16 baseline at its FP32 rate
         at = Settings(batch=1, seq_len=1024, gen_len=64)
         base = lambda s, g=gpu: CAT.baseline("llama-2-13b", g, s)  # noqa: E731
         w4 = lambda s, g=gpu: CAT.run(probe, "llama-2-13b", g, s)  # noqa: E731
@@ -218,6 +218,7 @@ def test_a_time_claim_without_a_device_is_held_against_the_highest_bound_of_the_
         bounds[gpu] = decode_time(lambda c: base(replace(at, seq_len=c)).decode_token_s, at) / \
             decode_time(lambda c: w4(replace(at, seq_len=c)).decode_token_s, at)
     assert "nvidia-rtx-4090" not in bounds and "nvidia-a100-80gb" in bounds
+    assert "nvidia-tesla-p40" not in CAT.gpus and "nvidia-a100-80gb" in CAT.gpus
     assert check["predicted"] == pytest.approx(max(bounds.values()), rel=1e-12)
     assert check["expected"] is None and check["verdict"] == "consistent"  # bound-only words: no device, no expected
     shown = check["setting"].split("llama-2-13b on ")[1].split(" ")[0]

@@ -134,7 +134,7 @@ def gaps_page(kb: KB) -> str:
                "entry (`baseline_method`), the model, device and lengths the number was measured at, or the "
                "value the paper timed it at (`setting.effect`). The paper's table or its official README closes "
                "the gap; the reason says what was missing when we looked.\n\n")
-    out.append('<div markdown data-search-exclude>\n\n'
+    out.append('<div class="kb-cards" markdown data-search-exclude>\n\n'  # cards on a phone, as on Claims
                + table(["Method", "Claim", "Why not yet"],
                        [[_link(m), f"{text(METRIC_LABELS[m.claims[i].metric])} {m.claims[i].value:g}x "
                          f"({text(m.claims[i].source)})", text(why)] for m, i, why in waiting])

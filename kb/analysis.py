@@ -4,6 +4,7 @@ held against the roofline. Runs once per build (`analyze_kb`), not once per page
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 import calculator
@@ -732,8 +733,8 @@ def fit_words(cat: Catalogue, method: Method, claim: Claim, methods: dict | None
 def _device_free(words: str, device_free: bool, favourable: tuple | None = None) -> str:
     if favourable:
         gpu, _, tried = favourable
-        return words.replace(f" on {gpu}", f" on {gpu} (the most favourable of the {tried} catalogue GPUs that "
-                                           "hold it)", 1)
+        return re.sub(rf" on (\d+× )?{re.escape(gpu)}", lambda m: f"{m.group(0)} (the most favourable of the {tried} "
+                      "catalogue GPUs that hold it)", words, count=1)
     if not device_free:
         return words
     return words.replace(f" on {ANY_DEVICE} (assumed)", " on any device (a memory ratio does not depend on it)", 1) \

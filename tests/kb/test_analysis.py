@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import replace
 from pathlib import Path
 
@@ -225,3 +227,11 @@ def test_a_time_claim_without_a_device_is_held_against_the_highest_bound_of_the_
     assert bounds[shown] == pytest.approx(max(bounds.values()), rel=1e-12)
     assert f"on {shown} (the most favourable of the {len(bounds)} catalogue GPUs that hold it)" in check["setting"]
     assert check["scenario"] and "names no device" in check["scenario"]
+
+
+def test_the_most_favourable_gpu_is_named_also_when_the_model_is_split_over_devices():
+    claim = _claim(2.0, model="llama-2-70b", tp=2, batch=1, seq_len=1024, gen_len=64)
+    check, = analyze_method(CAT, KB, _method([claim])).claims
+    assert check["predicted"] is not None
+    assert re.search(r"on 2× [a-z0-9-]+ \(the most favourable of the \d+ catalogue GPUs that hold it\)",
+                     check["setting"]), check["setting"]

@@ -691,6 +691,9 @@ def claim_check(cat: Catalogue, method: Method, claim: Claim, methods: dict | No
     return {"metric": claim.metric, "claimed": claim.value, "predicted": value,
             "verdict": word, "why": why or None, "reason": reason,
             "source": claim.source, "explanation": claim.explanation if above else None, "expected": expected,
+            # A time claim above its bound says how far below its roof the baseline ran, if the method reached its
+            # own: the measured ratio over the ideal one.
+            "baseline_share": value / claim.value if above and claim.metric in TIME_METRICS else None,
             "setting": serving_setting(method, claim) if checked and method.effect.kind == "serving"
             else _with_fit(_device_free(checked_setting(claim), device_free, favourable),
                            fit_words(cat, method, claim, methods) if not (favourable or device_free) else "")

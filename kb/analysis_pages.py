@@ -174,6 +174,9 @@ def analysis_section(analyses: dict[str, Analysis]):
                     verdict += f', at an assumed setting: {text(c["scenario"])}'
                 if c.get("explanation"):
                     why = f' <br><small>Why: {text(c["explanation"])}</small>'
+                if c.get("baseline_share"):
+                    share = c["predicted"] / max(g["claimed"] for g in group)
+                    why = f"<br><small>{_share_words(share)}</small>" + why
                 rows.append([text(METRIC_LABELS[c["metric"]]), claimed, _expected_cell(c), _predicted(c),
                              verdict + why, _checked_in(c, page), where])
             out.append('<div class="kb-cards" markdown>\n\n'  # cards on a phone, like the scenario table
@@ -349,6 +352,12 @@ VERDICT_WORDS = (f"A claim up to {TOLERANCE:.2f}x the expected ratio is *plausib
 """The verdict words, defined once for the method pages and the claims page (kb.analysis.verdict)."""
 
 
+def _share_words(share: float) -> str:
+    """A claim above its bound in one sentence: how fast, at most, its baseline ran against its own roof."""
+    return (f"Implies the baseline ran at no more than {share:.0%} of its roofline speed, if the method reached "
+            "its own.")
+
+
 def _verdict_order(word: str) -> int:
     return VERDICTS.index(word) if word in VERDICTS else len(VERDICTS)
 
@@ -409,6 +418,8 @@ def claims_page(kb: KB, analyses: dict[str, Analysis]) -> str:
             verdict = text(c["verdict"])
             if c.get("scenario"):
                 verdict += f', at an assumed setting: {text(c["scenario"])}'
+            if c.get("baseline_share"):
+                verdict += f"<br><small>{_share_words(c['baseline_share'])}</small>"
             if c.get("explanation"):
                 verdict += f'<br><small>{text(c["explanation"])}</small>'
             group["checked"].append([name, f'{text(METRIC_LABELS[c["metric"]])} **{c["claimed"]:g}x** '

@@ -1242,6 +1242,9 @@ class ClaimCheck(Strict):
     reason: str | None = Field(None, description="Short key of why it is not checkable (the outside_roofline "
                                                  "vocabulary, or a computed one such as effect-none).")
     explanation: str | None = Field(None, description="Why the claim exceeds the bound, from the entry.")
+    baseline_share: float | None = Field(
+        None, description="A time claim above its bound: bound / claimed, the largest share of its roofline speed the "
+                          "baseline can have reached if the method reached its own.")
     expected: float | None = Field(None, description="The calibrated expected value for the same setting.")
     scenario: str | None = Field(None, description="Label of the scenario a claim with no stated setting is judged "
                                                    "in (an assumed setting), or the most favourable GPU of a time claim that names no device; None at the "

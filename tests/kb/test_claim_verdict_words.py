@@ -211,3 +211,16 @@ def test_host_resident_shares_are_refused_where_they_mean_nothing(metric, extra)
     from pydantic import ValidationError
     with pytest.raises(ValidationError, match="setting.host_resident"):
         _method([_claim(2.0, metric, **SETTING, **extra, host_resident={"weights": 1.0})])
+
+
+def test_a_claim_above_its_bound_says_how_far_below_its_roof_the_baseline_ran():
+    probe = _method([_claim(50.0), _claim(1.0), _claim(50.0, "memory_reduction")])
+    analyses = {probe.id: analyze_method(CAT, KB, probe)}
+    beyond, within, memory = analyses[probe.id].claims
+    assert beyond["verdict"] == BEYOND and beyond["baseline_share"] == pytest.approx(beyond["predicted"] / 50)
+    assert within["baseline_share"] is None and memory["baseline_share"] is None  # not a speed
+    words = f"Implies the baseline ran at no more than {beyond['baseline_share']:.0%} of its roofline speed"
+    section = analysis_section(analyses)(probe, "methods/w4-words.md")
+    page = claims_page(replace(KB, methods={probe.id: probe}), analyses)
+    assert words in section and words in page
+    ClaimCheck.model_validate({k: v for k, v in beyond.items() if k in ClaimCheck.model_fields})

@@ -173,7 +173,7 @@ def analysis_section(analyses: dict[str, Analysis]):
                 if c.get("scenario"):
                     verdict += f', at an assumed setting: {text(c["scenario"])}'
                 if c.get("explanation"):
-                    why = f' <br><small>Why: {text(c["explanation"])}</small>'
+                    why = _why(c["explanation"])
                 if c.get("baseline_share"):
                     share = c["predicted"] / max(g["claimed"] for g in group)
                     why = f"<br><small>{_share_words(share)}</small>" + why
@@ -352,6 +352,11 @@ VERDICT_WORDS = (f"A claim up to {TOLERANCE:.2f}x the expected ratio is *plausib
 """The verdict words, defined once for the method pages and the claims page (kb.analysis.verdict)."""
 
 
+def _why(explanation: str) -> str:
+    """The entry's reason for a claim above its bound, folded (it can run to a paragraph in a narrow column)."""
+    return f'<details class="kb-why"><summary>Why</summary><small>{text(explanation)}</small></details>'
+
+
 def _share_words(share: float) -> str:
     """A claim above its bound in one sentence: how fast, at most, its baseline ran against its own roof."""
     return (f"Implies the baseline ran at no more than {share:.0%} of its roofline speed, if the method reached "
@@ -421,7 +426,7 @@ def claims_page(kb: KB, analyses: dict[str, Analysis]) -> str:
             if c.get("baseline_share"):
                 verdict += f"<br><small>{_share_words(c['baseline_share'])}</small>"
             if c.get("explanation"):
-                verdict += f'<br><small>{text(c["explanation"])}</small>'
+                verdict += _why(c["explanation"])
             group["checked"].append([name, f'{text(METRIC_LABELS[c["metric"]])} **{c["claimed"]:g}x** '
                                      f'<br><small>{text(c["source"])}</small>',
                                      f'{_expected_cell(c)} / {_predicted(c)}', verdict,

@@ -78,3 +78,17 @@ def test_claims_page_tables_are_cards_on_a_phone(page, base_url):  # noqa: F811
     assert widest <= width + 1
     verdict = page.locator('.kb-cards td[data-label="Verdict"]').first
     assert verdict.is_visible() and verdict.inner_text().strip()
+
+
+def test_a_claim_above_its_bound_shows_the_share_of_the_roof_and_folds_its_reason(page, base_url):  # noqa: F811
+    """FlashAttention-2 against FlashAttention: bound 1.0, so the share is in view and the entry's reason opens."""
+    check = next(c for c in JUDGED["flashattention-2"] if c.get("baseline_share"))
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(base_url + "methods/flashattention-2/")
+    cell = page.locator("td", has=page.locator("details.kb-why")).first
+    assert f"no more than {check['baseline_share']:.0%} of its roofline speed" in cell.inner_text()
+    why = cell.locator("details.kb-why")
+    reason = why.locator("small")
+    assert not reason.is_visible()                 # folded: the column stays short
+    why.locator("summary").click()
+    assert reason.is_visible() and check["explanation"][:40] in reason.inner_text()

@@ -177,10 +177,11 @@ def analysis_section(analyses: dict[str, Analysis]):
                 if c.get("baseline_share"):
                     share = c["predicted"] / max(g["claimed"] for g in group)
                     why = f"<br><small>{_share_words(share)}</small>" + why
-                rows.append([text(METRIC_LABELS[c["metric"]]), claimed, _expected_cell(c), _predicted(c),
-                             verdict + why, _checked_in(c, page), where])
+                # where in the paper goes under the claim: six columns leave the verdict room to read
+                rows.append([f'{text(METRIC_LABELS[c["metric"]])}<br><small>{where}</small>', claimed,
+                             _expected_cell(c), _predicted(c), verdict + why, _checked_in(c, page)])
             out.append('<div class="kb-cards" markdown>\n\n'  # cards on a phone, like the scenario table
-                       + table(["Claim", "Claimed", "Expected", "Roofline bound", "Verdict", "Checked in", "Where"],
+                       + table(["Claim (where)", "Claimed", "Expected", "Roofline bound", "Verdict", "Checked in"],
                                rows) + "\n</div>\n")
             out.append("\n*Expected*: the same setting at the calibrated efficiencies of measured runs "
                        "([accuracy](../accuracy.md)); *roofline bound*: the ideal ratio with every layer at the "

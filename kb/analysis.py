@@ -723,11 +723,13 @@ def fit_words(cat: Catalogue, method: Method, claim: Claim, methods: dict | None
         peaks = [max(request_peaks(run, settings)) for run in claim_runs(cat, method, claim, methods)]
     except CalculatorError:
         return ""
-    over = [f"the {side} needs {peak / 1e9:.0f} GB per device" for side, peak in zip(("baseline", "method"), peaks)
-            if peak > capacity]
+    # whole GB unless that would print a need equal to the capacity (86 GB against 86 GB)
+    digits = 1 if any(peak > capacity and round(peak / 1e9) == round(capacity / 1e9) for peak in peaks) else 0
+    over = [f"the {side} needs {peak / 1e9:.{digits}f} GB per device"
+            for side, peak in zip(("baseline", "method"), peaks) if peak > capacity]
     if not over:
         return ""
-    return (f"{' and '.join(over)}, more than the {capacity / 1e9:.0f} GB of {s.hardware}, so the paper did not "
+    return (f"{' and '.join(over)}, more than the {capacity / 1e9:.{digits}f} GB of {s.hardware}, so the paper did not "
             "run this whole request on one such device (more devices, offloading, or only some layers timed); the "
             "bound holds each side as one device with enough memory (a split by layers keeps that time, "
             "offloading is slower)")

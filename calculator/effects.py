@@ -444,7 +444,8 @@ def host_resident(outcome: Outcome, effect: dict | None, host_bandwidth: float |
     prefill = Stage(p.name, p.layers, p.ops, p.bytes, p.time_s + moved / rate, p.interconnect_bytes)
     memory = Memory(m.weights_bytes * (1 - weights), m.kv_cache_bytes * (1 - kv_cache), m.activations_bytes,
                     m.capacity_bytes)
-    note = f"{moved / rate:.4g} s per target pass over the host link ({weights:g} of the weights, {kv_cache:g} of the KV)"
+    note = (f"{moved / rate:.4g} s per target pass over the host link ({weights:g} of the weights, "
+            f"{kv_cache:g} of the KV)")
     return Outcome(prefill, outcome.decode, outcome.decode_token_s + moved / rate / tau, memory,
                    (*outcome.notes, note))
 

@@ -174,9 +174,8 @@ def analysis_section(analyses: dict[str, Analysis]):
                     verdict += f', at an assumed setting: {text(c["scenario"])}'
                 if c.get("explanation"):
                     why = _why(c["explanation"])
-                if c.get("baseline_share"):
-                    share = c["predicted"] / max(g["claimed"] for g in group)
-                    why = f"<br><small>{_share_words(share)}</small>" + why
+                if c.get("baseline_share"):  # a judged claim has a row of its own (_collapsed_claims)
+                    why = f"<br><small>{_share_words(c['baseline_share'])}</small>" + why
                 # where in the paper goes under the claim: six columns leave the verdict room to read
                 rows.append([f'{text(METRIC_LABELS[c["metric"]])}<br><small>{where}</small>', claimed,
                              _expected_cell(c), _predicted(c), verdict + why, _checked_in(c, page)])

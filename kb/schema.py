@@ -485,7 +485,17 @@ def baseline_effect(changes: dict) -> BaseModel:
         raise ValueError("give a whole effect, with its kind")
     if kind in ("serving", "none"):
         raise ValueError(f"a baseline cannot run with an effect of kind {kind}")
-    return claim_effect(EFFECTS.validate_python({"kind": "quantization"}), changes)
+    return _effect(changes)
+
+
+def _effect(data: dict) -> BaseModel:
+    """`data` validated as an effect; ValueError naming the first field that is wrong."""
+    try:
+        return EFFECTS.validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"][1:]) or "effect"
+        raise ValueError(f"{where}: {first['msg']}") from None
 
 
 def claim_effect(entry: BaseModel, changes: dict) -> BaseModel:
@@ -495,13 +505,7 @@ def claim_effect(entry: BaseModel, changes: dict) -> BaseModel:
         raise ValueError("a serving comparison's changes go in setting.serving, not setting.effect")
     if "kind" not in changes and entry.kind == "none":
         raise ValueError("the entry's effect is kind none: give a whole effect, with its kind")
-    merged = dict(changes) if "kind" in changes else {**entry.model_dump(exclude_none=True), **changes}
-    try:
-        return EFFECTS.validate_python(merged)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"][1:]) or "effect"
-        raise ValueError(f"{where}: {first['msg']}") from None
+    return _effect(dict(changes) if "kind" in changes else {**entry.model_dump(exclude_none=True), **changes})
 
 
 ClaimMetric = Literal[

@@ -17,8 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from kb.analysis import OVER_BOUND, VERDICTS, Catalogue, claim_check  # noqa: E402
+from kb.analysis_pages import unjudged_split  # noqa: E402
 from kb.load import load  # noqa: E402
-from kb.analysis_pages import BY_NATURE, unjudged_split  # noqa: E402
+from kb.schema import BY_NATURE  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
